@@ -1,0 +1,82 @@
+/**
+ * The cache contract. The registry consults it around every source, so no source knows it exists; any
+ * store can implement it (SQLite in @nq/cache-sqlite, a shared Postgres later). The store owns expiry:
+ * `set` computes expires-at from its TTL policy, and `get` never returns an expired entry.
+ */
+import { createHash } from "node:crypto";
+import type { OptionsChain } from "./contract.js";
+import { canonicalRequest, type ChainRequest } from "./request.js";
+
+export interface ChainCacheKey {
+  source: string;
+  /** sha256 of the canonical request (see `canonicalRequest`). */
+  requestHash: string;
+  request: ChainRequest;
+}
+
+export interface ChainCacheEntry {
+  chain: OptionsChain;
+  fetchedAt: string;
+  expiresAt: string;
+  /** What the source spent to produce this chain: what a hit saves. */
+  costUsd: number;
+  raw: Uint8Array | string | null;
+}
+
+export interface ChainCacheWrite {
+  chain: OptionsChain;
+  fetchedAt: Date;
+  costUsd: number;
+  raw?: Uint8Array | string | null;
+}
+
+export interface ChainCache {
+  get(key: ChainCacheKey, now: Date): Promise<ChainCacheEntry | null>;
+  set(key: ChainCacheKey, entry: ChainCacheWrite): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function cacheKeyFor(source: string, request: ChainRequest): ChainCacheKey {
+  const requestHash = createHash("sha256").update(canonicalRequest(request)).digest("hex");
+  return { source, requestHash, request };
+}
+
+/** What a cache plugin's store offers beyond reads and writes: the runner's `cache` commands use it. */
+export interface ManagedChainCache extends ChainCache {
+  stats(now: Date): Promise<CacheStats>;
+  /** Deletes expired entries; returns how many. */
+  purgeExpired(now: Date): Promise<number>;
+  /** Deletes every entry; returns how many. */
+  clear(): Promise<number>;
+}
+
+export interface CacheStats {
+  location: string;
+  entries: number;
+  expiredEntries: number;
+  sizeBytes: number;
+  hits: number;
+  misses: number;
+  /** hits / (hits + misses); null before any lookup. */
+  hitRate: number | null;
+  /** The sum of the costs of the entries served from cache. */
+  spendSavedUsd: number;
+}
+
+export interface CacheContext {
+  log: import("./logger.js").Logger;
+  /** Relative paths in the cache config resolve against this folder (the profile's). */
+  baseDir: string;
+  now(): Date;
+}
+
+/** A cache plugin, named in a profile's `cache.plugin` and shape-checked like a source. */
+export interface CacheDefinition<Config = unknown> {
+  name: string;
+  configSchema: import("zod").ZodType<Config>;
+  create(config: Config, context: CacheContext): ManagedChainCache | Promise<ManagedChainCache>;
+}
+
+export function defineCache<Config>(definition: CacheDefinition<Config>): CacheDefinition<Config> {
+  return definition;
+}

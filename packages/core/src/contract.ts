@@ -1,0 +1,119 @@
+/**
+ * The normalized model: what every source's data becomes. One OptionContract per (expiration, strike,
+ * right). A value the feed does not give is `null` — never `0`, because a zero bid, zero open interest
+ * or zero volume is a real market fact a trader may act on, and "unknown" must not look like it.
+ */
+
+export type OptionRight = "C" | "P";
+
+/** Where a number came from and how fresh it is; carried on every contract and every chain. */
+export interface Provenance {
+  /** The source's name as registered ("databento", "barchart", "saved"…). */
+  source: string;
+  /** The market time the data describes (ISO 8601, UTC). */
+  asOf: string;
+  /** When this process (or the one that saved it) fetched it (ISO 8601, UTC). */
+  fetchedAt: string;
+  /** True when the feed is delayed (e.g. Barchart's ~10 minute delay): it must be said out loud. */
+  delayed: boolean;
+  /** True when the numbers are generated sample data, not market data. */
+  sample: boolean;
+}
+
+export interface OptionContract {
+  /** The option's own symbol as the source names it (e.g. "NQZ6 C21000", "MQ4Z6 C21000"). */
+  symbol: string;
+  /** The underlying future ("NQZ6"). */
+  underlying: string;
+  /** The product ("NQ"). */
+  product: string;
+  /** The option root/series code (e.g. "NQ" monthly, "Q1A"…"Q5E" weeklies); equals product when unknown. */
+  root: string;
+  /** Expiration date, YYYY-MM-DD (exchange calendar date). */
+  expiration: string;
+  /** Expiration instant (ISO 8601, UTC) when the feed gives one, else null. */
+  expirationTime: string | null;
+  /** Strike in index points. */
+  strike: number;
+  right: OptionRight;
+  bid: number | null;
+  ask: number | null;
+  bidSize: number | null;
+  askSize: number | null;
+  last: number | null;
+  volume: number | null;
+  openInterest: number | null;
+  settlement: number | null;
+  impliedVolatility: number | null;
+  delta: number | null;
+  /** Dollars per index point (NQ options: 20). */
+  multiplier: number;
+  /** When the quote was made (ISO 8601), when the feed says. */
+  quoteTime: string | null;
+  /** The feed's own exact value where it gives one (e.g. Databento's fixed-point strike, as a decimal string). */
+  rawStrike: string | null;
+  provenance: Provenance;
+}
+
+/** The numbers that tell a reader whether to trust a chain. Shares are fractions of valid contracts (0..1). */
+export interface QualityMetrics {
+  /** Rows the source returned (before validation). */
+  rowsReceived: number;
+  /** Rows that became contracts. */
+  validContracts: number;
+  /** Rows rejected, with the count per reason ("strike: expected a positive number, got -5"). */
+  invalidRows: number;
+  invalidReasons: Record<string, number>;
+  /** Rows for an (expiration, strike, right) already seen; merged into one contract. */
+  duplicateRows: number;
+  /** Rows outside the requested expirations or strike window. */
+  filteredRows: number;
+  missingBidAskShare: number;
+  crossedQuotes: number;
+  zeroOpenInterestShare: number;
+  missingOpenInterestShare: number;
+  staleQuotes: number;
+  staleQuoteThresholdMs: number;
+}
+
+export interface OptionsSummary {
+  total: number;
+  calls: number;
+  puts: number;
+  underlying: string;
+  underlyingPrice: number | null;
+  expirations: string[];
+}
+
+export interface StrikeRange {
+  min: number;
+  max: number;
+  distinct: number;
+}
+
+export type CacheStatus = "hit" | "miss" | "off";
+
+export interface ChainMetadata {
+  source: string;
+  product: string;
+  asOf: string;
+  fetchedAt: string;
+  delayed: boolean;
+  sample: boolean;
+  /** False when the source said the data is partial; such a chain is never reported as complete. */
+  complete: boolean;
+  warnings: string[];
+  cache: CacheStatus;
+  /** USD spent by this load (0 for free sources and cache hits). */
+  spendUsd: number;
+}
+
+/** The standard result of loading one chain. */
+export interface OptionsChain {
+  metadata: ChainMetadata;
+  optionsSummary: OptionsSummary;
+  qualityMetrics: QualityMetrics;
+  strikeRange: StrikeRange | null;
+  rawDataAvailable: boolean;
+  contracts: OptionContract[];
+}

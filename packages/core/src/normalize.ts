@@ -1,0 +1,337 @@
+/**
+ * Source rows → a validated, de-duplicated, sorted chain with quality metrics. Every row is accounted for:
+ * it becomes a contract, is merged into a duplicate, is filtered out by the request, or is counted as
+ * invalid with its reason. A bad row never crashes the run and is never dropped without a trace.
+ */
+import type {
+  CacheStatus,
+  OptionContract,
+  OptionRight,
+  OptionsChain,
+  Provenance,
+  QualityMetrics,
+  StrikeRange,
+} from "./contract.js";
+import type { ChainRequest } from "./request.js";
+import type { SourceCapabilities, SourceResult, SourceRow } from "./source.js";
+
+export interface NormalizeContext {
+  source: string;
+  capabilities: SourceCapabilities;
+  request: ChainRequest;
+  fetchedAt: Date;
+  /** Multiplier used when a row does not give one (NQ options: $20 per index point). */
+  defaultMultiplier?: number;
+  /** A quote older than this, measured back from the chain's as-of time, counts as stale. */
+  staleQuoteThresholdMs?: number;
+  cache?: CacheStatus;
+  spendUsd?: number;
+}
+
+export const NQ_OPTION_MULTIPLIER = 20;
+const DEFAULT_STALE_MS = 15 * 60 * 1000;
+
+class RowProblem extends Error {}
+
+export function normalizeChain(result: SourceResult, context: NormalizeContext): OptionsChain {
+  const asOfDate = toDate(result.asOf);
+  if (!asOfDate) throw new TypeError(`${context.source}: the load result's asOf (${String(result.asOf)}) is not a valid time`);
+  const provenance: Provenance = {
+    source: context.source,
+    asOf: asOfDate.toISOString(),
+    fetchedAt: context.fetchedAt.toISOString(),
+    delayed: result.delayed ?? context.capabilities.delayed,
+    sample: result.sample ?? false,
+  };
+  const staleMs = context.staleQuoteThresholdMs ?? DEFAULT_STALE_MS;
+  const product = context.request.product.toUpperCase();
+
+  const invalidReasons: Record<string, number> = {};
+  let invalidRows = 0;
+  let duplicateRows = 0;
+  let filteredRows = 0;
+  const byKey = new Map<string, OptionContract>();
+
+  for (const row of result.rows) {
+    let contract: OptionContract;
+    try {
+      contract = toContract(row, product, provenance, context.defaultMultiplier ?? NQ_OPTION_MULTIPLIER);
+    } catch (error) {
+      if (!(error instanceof RowProblem)) throw error;
+      invalidRows += 1;
+      invalidReasons[error.message] = (invalidReasons[error.message] ?? 0) + 1;
+      continue;
+    }
+    if (!withinStrikeWindow(contract.strike, context.request)) {
+      filteredRows += 1;
+      continue;
+    }
+    if (context.request.expirations?.length && !context.request.expirations.includes(contract.expiration)) {
+      filteredRows += 1;
+      continue;
+    }
+    const key = `${contract.expiration}|${contract.strike}|${contract.right}`;
+    const existing = byKey.get(key);
+    if (existing) {
+      duplicateRows += 1;
+      byKey.set(key, mergeDuplicate(existing, contract));
+    } else {
+      byKey.set(key, contract);
+    }
+  }
+
+  let contracts = [...byKey.values()];
+  if (context.request.maxExpirations !== undefined) {
+    const keep = new Set(
+      [...new Set(contracts.map((c) => c.expiration))]
+        .filter((expiration) => expiration >= asOfDate.toISOString().slice(0, 10))
+        .sort()
+        .slice(0, context.request.maxExpirations),
+    );
+    const before = contracts.length;
+    contracts = contracts.filter((c) => keep.has(c.expiration));
+    filteredRows += before - contracts.length;
+  }
+  contracts.sort(compareContracts);
+
+  const qualityMetrics = measureQuality(contracts, {
+    rowsReceived: result.rows.length,
+    invalidRows,
+    invalidReasons,
+    duplicateRows,
+    filteredRows,
+    asOf: asOfDate,
+    staleMs,
+  });
+  const calls = contracts.filter((c) => c.right === "C").length;
+  const underlying = result.underlying ?? mostCommon(contracts.map((c) => c.underlying)) ?? product;
+
+  return {
+    metadata: {
+      source: context.source,
+      product,
+      asOf: provenance.asOf,
+      fetchedAt: provenance.fetchedAt,
+      delayed: provenance.delayed,
+      sample: provenance.sample,
+      complete: result.complete ?? true,
+      warnings: [...(result.warnings ?? [])],
+      cache: context.cache ?? "off",
+      spendUsd: context.spendUsd ?? 0,
+    },
+    optionsSummary: {
+      total: contracts.length,
+      calls,
+      puts: contracts.length - calls,
+      underlying,
+      underlyingPrice: finiteOrNull(result.underlyingPrice),
+      expirations: [...new Set(contracts.map((c) => c.expiration))].sort(),
+    },
+    qualityMetrics,
+    strikeRange: strikeRangeOf(contracts),
+    rawDataAvailable: result.rawDataAvailable ?? false,
+    contracts,
+  };
+}
+
+function toContract(row: SourceRow, product: string, provenance: Provenance, defaultMultiplier: number): OptionContract {
+  if (typeof row !== "object" || row === null) throw new RowProblem("row: expected an object");
+  const strike = requiredNumber(row.strike, "strike");
+  if (strike <= 0) throw new RowProblem("strike: expected a positive number");
+  const right = parseRight(row.right);
+  const expiration = parseExpiration(row.expiration);
+  const rowProduct = optionalString(row.product, "product") ?? product;
+  const underlying = optionalString(row.underlying, "underlying") ?? rowProduct;
+  const root = optionalString(row.root, "root") ?? rowProduct;
+  const symbol = optionalString(row.symbol, "symbol") ?? `${root} ${expiration} ${right}${strike}`;
+  const multiplier = optionalNumber(row.multiplier, "multiplier") ?? defaultMultiplier;
+  if (multiplier <= 0) throw new RowProblem("multiplier: expected a positive number");
+  return {
+    symbol,
+    underlying,
+    product: rowProduct,
+    root,
+    expiration,
+    expirationTime: optionalTime(row.expirationTime, "expirationTime"),
+    strike,
+    right,
+    bid: nonNegative(row.bid, "bid"),
+    ask: nonNegative(row.ask, "ask"),
+    bidSize: nonNegative(row.bidSize, "bidSize"),
+    askSize: nonNegative(row.askSize, "askSize"),
+    last: nonNegative(row.last, "last"),
+    volume: nonNegative(row.volume, "volume"),
+    openInterest: nonNegative(row.openInterest, "openInterest"),
+    settlement: nonNegative(row.settlement, "settlement"),
+    impliedVolatility: nonNegative(row.impliedVolatility, "impliedVolatility"),
+    delta: deltaValue(row.delta),
+    multiplier,
+    quoteTime: optionalTime(row.quoteTime, "quoteTime"),
+    rawStrike: row.rawStrike === undefined || row.rawStrike === null ? null : String(row.rawStrike),
+    provenance,
+  };
+}
+
+/** Two rows for one contract: keep every known value, preferring the later quote where both have one. */
+function mergeDuplicate(a: OptionContract, b: OptionContract): OptionContract {
+  const [older, newer] = (a.quoteTime ?? "") <= (b.quoteTime ?? "") ? [a, b] : [b, a];
+  const merged = { ...older } as Record<string, unknown>;
+  for (const [key, value] of Object.entries(newer)) {
+    if (value !== null && value !== undefined) merged[key] = value;
+  }
+  return merged as unknown as OptionContract;
+}
+
+function compareContracts(a: OptionContract, b: OptionContract): number {
+  if (a.expiration !== b.expiration) return a.expiration < b.expiration ? -1 : 1;
+  if (a.strike !== b.strike) return a.strike - b.strike;
+  return a.right === b.right ? 0 : a.right === "C" ? -1 : 1;
+}
+
+function withinStrikeWindow(strike: number, request: ChainRequest): boolean {
+  if (request.strikeMin !== undefined && strike < request.strikeMin) return false;
+  if (request.strikeMax !== undefined && strike > request.strikeMax) return false;
+  return true;
+}
+
+interface QualityInputs {
+  rowsReceived: number;
+  invalidRows: number;
+  invalidReasons: Record<string, number>;
+  duplicateRows: number;
+  filteredRows: number;
+  asOf: Date;
+  staleMs: number;
+}
+
+export function measureQuality(contracts: OptionContract[], inputs: QualityInputs): QualityMetrics {
+  const n = contracts.length;
+  const share = (count: number) => (n === 0 ? 0 : count / n);
+  const missingBidAsk = contracts.filter((c) => c.bid === null || c.ask === null).length;
+  const crossed = contracts.filter((c) => c.bid !== null && c.ask !== null && c.bid > c.ask).length;
+  const zeroOi = contracts.filter((c) => c.openInterest === 0).length;
+  const missingOi = contracts.filter((c) => c.openInterest === null).length;
+  const cutoff = inputs.asOf.getTime() - inputs.staleMs;
+  const stale = contracts.filter((c) => c.quoteTime !== null && Date.parse(c.quoteTime) < cutoff).length;
+  return {
+    rowsReceived: inputs.rowsReceived,
+    validContracts: n,
+    invalidRows: inputs.invalidRows,
+    invalidReasons: inputs.invalidReasons,
+    duplicateRows: inputs.duplicateRows,
+    filteredRows: inputs.filteredRows,
+    missingBidAskShare: share(missingBidAsk),
+    crossedQuotes: crossed,
+    zeroOpenInterestShare: share(zeroOi),
+    missingOpenInterestShare: share(missingOi),
+    staleQuotes: stale,
+    staleQuoteThresholdMs: inputs.staleMs,
+  };
+}
+
+function strikeRangeOf(contracts: OptionContract[]): StrikeRange | null {
+  if (contracts.length === 0) return null;
+  let min = Infinity;
+  let max = -Infinity;
+  const distinct = new Set<number>();
+  for (const c of contracts) {
+    min = Math.min(min, c.strike);
+    max = Math.max(max, c.strike);
+    distinct.add(c.strike);
+  }
+  return { min, max, distinct: distinct.size };
+}
+
+// ---- field parsers: each names the field and what was expected ----
+
+function requiredNumber(value: unknown, field: string): number {
+  const n = toNumber(value);
+  if (n === null) throw new RowProblem(`${field}: expected a number, got ${kindOf(value)}`);
+  return n;
+}
+
+function optionalNumber(value: unknown, field: string): number | null {
+  if (value === null || value === undefined) return null;
+  const n = toNumber(value);
+  if (n === null) throw new RowProblem(`${field}: expected a number or null, got ${kindOf(value)}`);
+  return n;
+}
+
+function nonNegative(value: unknown, field: string): number | null {
+  const n = optionalNumber(value, field);
+  if (n !== null && n < 0) throw new RowProblem(`${field}: expected a non-negative number or null, got a negative number`);
+  return n;
+}
+
+/** Delta is signed (puts are negative) but bounded. */
+function deltaValue(value: unknown): number | null {
+  const n = optionalNumber(value, "delta");
+  if (n !== null && (n < -1 || n > 1)) throw new RowProblem("delta: expected a number between -1 and 1 or null");
+  return n;
+}
+
+function toNumber(value: unknown): number | null {
+  if (typeof value === "number") return Number.isFinite(value) ? value : null;
+  if (typeof value === "bigint") return Number(value);
+  if (typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value))) return Number(value);
+  return null;
+}
+
+function optionalString(value: unknown, field: string): string | null {
+  if (value === null || value === undefined || value === "") return null;
+  if (typeof value !== "string") throw new RowProblem(`${field}: expected a string, got ${kindOf(value)}`);
+  return value;
+}
+
+function parseRight(value: unknown): OptionRight {
+  if (typeof value === "string") {
+    const v = value.trim().toUpperCase();
+    if (v === "C" || v === "CALL") return "C";
+    if (v === "P" || v === "PUT") return "P";
+  }
+  throw new RowProblem(`right: expected "C"/"P" (or "call"/"put"), got ${kindOf(value)}`);
+}
+
+function parseExpiration(value: unknown): string {
+  if (typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(`${value}T00:00:00Z`))) return value;
+  if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString().slice(0, 10);
+  throw new RowProblem(`expiration: expected a YYYY-MM-DD date, got ${kindOf(value)}`);
+}
+
+function optionalTime(value: unknown, field: string): string | null {
+  if (value === null || value === undefined) return null;
+  const date = toDate(value);
+  if (!date) throw new RowProblem(`${field}: expected an ISO time, a Date or epoch milliseconds, got ${kindOf(value)}`);
+  return date.toISOString();
+}
+
+function toDate(value: unknown): Date | null {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value;
+  if (typeof value === "number" && Number.isFinite(value)) return new Date(value);
+  if (typeof value === "string" && value !== "") {
+    const ms = Date.parse(value);
+    return Number.isNaN(ms) ? null : new Date(ms);
+  }
+  return null;
+}
+
+function finiteOrNull(value: unknown): number | null {
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
+}
+
+function mostCommon(values: string[]): string | null {
+  const counts = new Map<string, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  let best: string | null = null;
+  let bestCount = 0;
+  for (const [v, count] of counts) if (count > bestCount) [best, bestCount] = [v, count];
+  return best;
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (value === undefined) return "nothing";
+  if (typeof value === "string") return value === "" ? "an empty string" : `a string`;
+  if (typeof value === "number") return Number.isFinite(value) ? `a number` : `${value}`;
+  return Array.isArray(value) ? "an array" : `a ${typeof value}`;
+}

@@ -1,0 +1,214 @@
+/**
+ * Runs a request through sources in priority order. Under `fallback`, a failure is recorded with its
+ * reason and the next source is tried; under `strict` (trading safety), only the first source may answer
+ * and its failure ends the run. Retryable errors get a bounded number of retries, honouring Retry-After.
+ * Every attempt — success, failure, skip, cache hit — is kept, so the summary can say which source
+ * answered and why the others did not.
+ */
+import type { CacheStatus, OptionsChain } from "./contract.js";
+import { cacheKeyFor, type ChainCache } from "./cache.js";
+import { AbortedError, NoDataError, RateLimitError, type SourceError, toSourceError } from "./errors.js";
+import type { Logger } from "./logger.js";
+import { normalizeChain } from "./normalize.js";
+import type { ChainRequest } from "./request.js";
+import type { Source, SourceContext, SourceDefinition } from "./source.js";
+import { SpendLedger } from "./spend.js";
+
+export type FallbackPolicy = "fallback" | "strict";
+
+export interface RegistryEntry {
+  name: string;
+  definition: SourceDefinition<unknown>;
+  /** The source's validated config. */
+  config: unknown;
+  /** When set, the source is not tried and this is the reason given (disabled, missing credentials…). */
+  skipReason?: string | null;
+}
+
+export type AttemptOutcome = "success" | "failed" | "skipped";
+
+export interface Attempt {
+  source: string;
+  outcome: AttemptOutcome;
+  /** Why it failed or was skipped; null on success. */
+  reason: string | null;
+  error: Record<string, unknown> | null;
+  cache: CacheStatus;
+  tries: number;
+  durationMs: number;
+  spendUsd: number;
+}
+
+export interface RunOptions {
+  request: ChainRequest;
+  policy: FallbackPolicy;
+  log: Logger;
+  signal?: AbortSignal;
+  spend?: SpendLedger;
+  cache?: ChainCache | null;
+  /** Skip cache reads (still write the fresh result). */
+  refresh?: boolean;
+  /** Extra tries for a retryable error, per source. */
+  retries?: number;
+  /** The longest pause between tries, whatever Retry-After says. */
+  maxRetryDelayMs?: number;
+  now?: () => Date;
+}
+
+export interface RunResult {
+  ok: boolean;
+  chain: OptionsChain | null;
+  /** The source that answered; null when none did. */
+  source: string | null;
+  /** True when the answering source is not the first in priority: a substitution the user must see. */
+  substituted: boolean;
+  attempts: Attempt[];
+  policy: FallbackPolicy;
+  spendUsd: number;
+}
+
+export async function runSources(entries: RegistryEntry[], options: RunOptions): Promise<RunResult> {
+  const now = options.now ?? (() => new Date());
+  const spend = options.spend ?? new SpendLedger(null, now);
+  const attempts: Attempt[] = [];
+  const candidateCount = options.policy === "strict" ? Math.min(1, entries.length) : entries.length;
+  let answer: { chain: OptionsChain; source: string; index: number } | null = null;
+
+  for (const [index, entry] of entries.entries()) {
+    if (index >= candidateCount) {
+      attempts.push(skipped(entry.name, `not tried: the "strict" policy uses only the first source (${entries[0]?.name})`));
+    } else if (answer) {
+      attempts.push(skipped(entry.name, `not needed: ${answer.source} answered`));
+    } else if (entry.skipReason) {
+      attempts.push(skipped(entry.name, entry.skipReason));
+    } else {
+      if (options.signal?.aborted) throw new AbortedError(entry.name, "the run was aborted");
+      const attempt = await attemptSource(entry, options, spend, now);
+      attempts.push(attempt.record);
+      if (attempt.chain) answer = { chain: attempt.chain, source: entry.name, index };
+    }
+  }
+  return {
+    ok: answer !== null,
+    chain: answer?.chain ?? null,
+    source: answer?.source ?? null,
+    substituted: answer !== null && answer.index > 0,
+    attempts,
+    policy: options.policy,
+    spendUsd: spend.totalUsd,
+  };
+}
+
+function skipped(source: string, reason: string): Attempt {
+  return { source, outcome: "skipped", reason, error: null, cache: "off", tries: 0, durationMs: 0, spendUsd: 0 };
+}
+
+async function attemptSource(
+  entry: RegistryEntry,
+  options: RunOptions,
+  spend: SpendLedger,
+  now: () => Date,
+): Promise<{ record: Attempt; chain: OptionsChain | null }> {
+  const started = performance.now();
+  const log = options.log.child(entry.name);
+  const key = cacheKeyFor(entry.name, options.request);
+  const spentBefore = spend.spentBy(entry.name);
+  const elapsed = () => Math.round(performance.now() - started);
+
+  if (options.cache && !options.refresh) {
+    try {
+      const hit = await options.cache.get(key, now());
+      if (hit) {
+        log.info(`cache hit (fetched ${hit.fetchedAt}, expires ${hit.expiresAt}); saved $${hit.costUsd.toFixed(4)}`);
+        const chain: OptionsChain = { ...hit.chain, metadata: { ...hit.chain.metadata, cache: "hit", spendUsd: 0 } };
+        return { record: { source: entry.name, outcome: "success", reason: null, error: null, cache: "hit", tries: 0, durationMs: elapsed(), spendUsd: 0 }, chain };
+      }
+    } catch (error) {
+      log.warn(`cache read failed, loading from the source instead: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  const cacheStatus: CacheStatus = options.cache ? "miss" : "off";
+  const retries = options.retries ?? 1;
+  const maxDelay = options.maxRetryDelayMs ?? 10_000;
+  let source: Source | null = null;
+  let tries = 0;
+  let lastError: SourceError | null = null;
+  const context: SourceContext = { log, spend, now };
+  try {
+    source = await entry.definition.create(entry.config, context);
+    for (;;) {
+      tries += 1;
+      try {
+        const signal = options.signal ?? new AbortController().signal;
+        const fetchedAt = now();
+        const result = await source.load(options.request, { signal });
+        const spendUsd = spend.spentBy(entry.name) - spentBefore;
+        const chain = normalizeChain(result, {
+          source: entry.name,
+          capabilities: entry.definition.capabilities,
+          request: options.request,
+          fetchedAt,
+          cache: cacheStatus,
+          spendUsd,
+        });
+        if (chain.contracts.length === 0) {
+          throw new NoDataError(entry.name, `returned no usable contracts for ${options.request.product} (${chain.qualityMetrics.rowsReceived} rows received, ${chain.qualityMetrics.invalidRows} invalid, ${chain.qualityMetrics.filteredRows} outside the request)`);
+        }
+        if (options.cache && chain.metadata.complete) {
+          await options.cache
+            .set(key, { chain, fetchedAt, costUsd: spendUsd, raw: result.raw ?? null })
+            .catch((error: unknown) => log.warn(`could not write the cache: ${error instanceof Error ? error.message : String(error)}`));
+        }
+        return {
+          record: { source: entry.name, outcome: "success", reason: null, error: null, cache: cacheStatus, tries, durationMs: elapsed(), spendUsd },
+          chain,
+        };
+      } catch (error) {
+        lastError = toSourceError(entry.name, error);
+        if (lastError instanceof AbortedError || !lastError.retryable || tries > retries) break;
+        const delay = Math.min(maxDelay, retryDelayMs(lastError, tries));
+        log.warn(`${lastError.message} — retrying in ${delay} ms (try ${tries + 1} of ${retries + 1})`);
+        await sleep(delay, options.signal);
+      }
+    }
+  } catch (error) {
+    lastError = toSourceError(entry.name, error);
+  } finally {
+    await source?.close?.().catch((error: unknown) => log.warn(`close failed: ${String(error)}`));
+  }
+  if (lastError instanceof AbortedError) throw lastError;
+  log.warn(lastError?.message ?? "failed");
+  return {
+    record: {
+      source: entry.name,
+      outcome: "failed",
+      reason: lastError?.message ?? "unknown failure",
+      error: lastError?.toJSON() ?? null,
+      cache: cacheStatus,
+      tries,
+      durationMs: elapsed(),
+      spendUsd: spend.spentBy(entry.name) - spentBefore,
+    },
+    chain: null,
+  };
+}
+
+function retryDelayMs(error: SourceError, tries: number): number {
+  if (error instanceof RateLimitError && error.retryAfterMs !== null) return error.retryAfterMs;
+  return 250 * 2 ** (tries - 1);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new AbortedError("registry", "the run was aborted"));
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new AbortedError("registry", "the run was aborted"));
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,154 @@
+/**
+ * The plugin contract. A source is a definition (name, what it can give, how its config looks) and a
+ * factory; the instance it creates loads raw rows for a request. Turning those rows into contracts is the
+ * normalizer's job, so every source is held to the same validation and the same quality metrics.
+ */
+import type { ZodType } from "zod";
+import type { ChainRequest } from "./request.js";
+import type { Logger } from "./logger.js";
+import type { SpendLedger } from "./spend.js";
+
+/** A declarative map of what a source can give, checked by callers before they rely on it (CCXT's `has`). */
+export interface SourceCapabilities {
+  chain: boolean;
+  quotes: boolean;
+  openInterest: boolean;
+  settlement: boolean;
+  volume: boolean;
+  greeks: boolean;
+  impliedVolatility: boolean;
+  streaming: boolean;
+  needsCredentials: boolean;
+  costsMoney: boolean;
+  delayed: boolean;
+}
+
+export interface SourceContext {
+  log: Logger;
+  spend: SpendLedger;
+  /** The clock; tests replace it. */
+  now(): Date;
+}
+
+export interface LoadOptions {
+  signal: AbortSignal;
+}
+
+/**
+ * One row as the source read it, before validation. Fields are `unknown` on purpose: the normalizer
+ * checks each one and reports a bad value instead of trusting the source's types.
+ */
+export interface SourceRow {
+  symbol?: unknown;
+  underlying?: unknown;
+  product?: unknown;
+  root?: unknown;
+  expiration?: unknown;
+  expirationTime?: unknown;
+  strike?: unknown;
+  right?: unknown;
+  bid?: unknown;
+  ask?: unknown;
+  bidSize?: unknown;
+  askSize?: unknown;
+  last?: unknown;
+  volume?: unknown;
+  openInterest?: unknown;
+  settlement?: unknown;
+  impliedVolatility?: unknown;
+  delta?: unknown;
+  multiplier?: unknown;
+  quoteTime?: unknown;
+  rawStrike?: unknown;
+}
+
+/** What `Source.load` returns. */
+export interface SourceResult {
+  rows: SourceRow[];
+  /** The market time the data describes. */
+  asOf: Date | string;
+  /** Defaults to the source's `capabilities.delayed`. */
+  delayed?: boolean;
+  /** Generated sample data, not market data. */
+  sample?: boolean;
+  underlying?: string | null;
+  underlyingPrice?: number | null;
+  /** False when the source knows the data is partial (e.g. a 206 answer); defaults to true. */
+  complete?: boolean;
+  warnings?: string[];
+  /** True when the raw payload was kept (saved to disk or cache). */
+  rawDataAvailable?: boolean;
+  /** The raw payload, for a cache that stores it; optional. */
+  raw?: Uint8Array | string;
+}
+
+export interface Source {
+  load(request: ChainRequest, options: LoadOptions): Promise<SourceResult>;
+  /** Releases browsers, sockets, files. Must be safe to call twice. */
+  close?(): Promise<void>;
+}
+
+export interface SourceDefinition<Config = unknown> {
+  /** Lower-case, digits and dashes: "databento", "acme-feed". */
+  name: string;
+  description?: string;
+  capabilities: SourceCapabilities;
+  /** Validates the `config` object of this source's entry in a profile. */
+  configSchema: ZodType<Config>;
+  create(config: Config, context: SourceContext): Source | Promise<Source>;
+}
+
+/** Identity at run time; at compile time it infers the config type from the schema. */
+export function defineSource<Config>(definition: SourceDefinition<Config>): SourceDefinition<Config> {
+  return definition;
+}
+
+const CAPABILITY_KEYS: (keyof SourceCapabilities)[] = [
+  "chain",
+  "quotes",
+  "openInterest",
+  "settlement",
+  "volume",
+  "greeks",
+  "impliedVolatility",
+  "streaming",
+  "needsCredentials",
+  "costsMoney",
+  "delayed",
+];
+
+/**
+ * Checks that a value loaded from a plugin module really is a SourceDefinition, and says what is wrong
+ * when it is not: plugins are imported by name from a config file, so a typo must read clearly.
+ */
+export function assertSourceDefinition(value: unknown, where: string): asserts value is SourceDefinition<unknown> {
+  const problems: string[] = [];
+  if (typeof value !== "object" || value === null) {
+    throw new TypeError(`${where}: expected a source definition object (made with defineSource), got ${describe(value)}`);
+  }
+  const def = value as Record<string, unknown>;
+  if (typeof def.name !== "string" || !/^[a-z0-9][a-z0-9-]*$/.test(def.name)) {
+    problems.push(`"name" must be a lower-case string of letters, digits and dashes, got ${describe(def.name)}`);
+  }
+  const caps = def.capabilities as Record<string, unknown> | undefined;
+  if (typeof caps !== "object" || caps === null) {
+    problems.push(`"capabilities" must be an object with boolean fields ${CAPABILITY_KEYS.join(", ")}`);
+  } else {
+    for (const key of CAPABILITY_KEYS) {
+      if (typeof caps[key] !== "boolean") problems.push(`"capabilities.${key}" must be a boolean, got ${describe(caps[key])}`);
+    }
+  }
+  const schema = def.configSchema as { safeParse?: unknown } | undefined;
+  if (typeof schema !== "object" || schema === null || typeof schema.safeParse !== "function") {
+    problems.push(`"configSchema" must be a zod schema (with safeParse), got ${describe(def.configSchema)}`);
+  }
+  if (typeof def.create !== "function") problems.push(`"create" must be a function (config, context) => Source, got ${describe(def.create)}`);
+  if (problems.length > 0) throw new TypeError(`${where} is not a valid source definition:\n  - ${problems.join("\n  - ")}`);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "string") return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  return typeof value === "object" ? "an object" : `${typeof value} ${String(value)}`;
+}
