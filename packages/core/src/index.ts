@@ -95,3 +95,6 @@ export {
   type ChainCacheWrite,
   type ManagedChainCache,
 } from "./cache.js";
+
+/** zod, re-exported so a plugin's config schema uses the same copy core validates with. */
+export { z } from "zod";

@@ -53,6 +53,8 @@ export interface RunOptions {
   /** The longest pause between tries, whatever Retry-After says. */
   maxRetryDelayMs?: number;
   now?: () => Date;
+  /** Handed to sources as `context.baseDir`: the folder relative paths in their config resolve against. */
+  baseDir?: string;
 }
 
 export interface RunResult {
@@ -133,7 +135,7 @@ async function attemptSource(
   let source: Source | null = null;
   let tries = 0;
   let lastError: SourceError | null = null;
-  const context: SourceContext = { log, spend, now };
+  const context: SourceContext = { log, spend, now, baseDir: options.baseDir ?? process.cwd() };
   try {
     source = await entry.definition.create(entry.config, context);
     for (;;) {

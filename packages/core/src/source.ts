@@ -28,6 +28,8 @@ export interface SourceContext {
   spend: SpendLedger;
   /** The clock; tests replace it. */
   now(): Date;
+  /** Relative paths in the source's config resolve against this folder (the profile's); default: the working directory. */
+  baseDir?: string;
 }
 
 export interface LoadOptions {
