@@ -1,0 +1,214 @@
+import { inputChunks, type DbnInput } from "./input.js";
+import { upgradeMetadata, type Metadata } from "./metadata.js";
+import { DbnParser, type ParserOptions, type RecordVisitor } from "./parser.js";
+import { compileReader, type RecordReader } from "./records/codec.js";
+import { layoutFor } from "./records/registry.js";
+import type { DbnRecord } from "./records/types.js";
+import { upgradeRecord } from "./records/upgrade.js";
+import { isZstd, ZstdStreamDecoder, zstdDecompress } from "./zstd.js";
+
+export interface DecodeOptions extends ParserOptions {
+  /**
+   * Convert v1/v2 metadata and records to their v3 shapes (Databento's upgrade policy:
+   * common fields copied, v3-only fields null, widened fields converted). Default false.
+   */
+  upgrade?: boolean;
+  /** Input compression: detected from the first bytes by default. */
+  compression?: "auto" | "zstd" | "none";
+}
+
+export interface DecodeResult {
+  /** null for a fragment. */
+  metadata: Metadata | null;
+  records: DbnRecord[];
+}
+
+export interface VisitResult {
+  metadata: Metadata | null;
+  /** DBN version of the records the visitor saw (fast path records are never upgraded). */
+  version: number;
+  recordCount: number;
+}
+
+const readerCache = new Map<string, RecordReader>();
+
+/** The object reader for (`version`, `rtype`), compiled once and cached. */
+export function recordReader(version: number, rtype: number): RecordReader {
+  const key = `${version}:${rtype}`;
+  let reader = readerCache.get(key);
+  if (!reader) {
+    const layout = layoutFor(version, rtype);
+    if (!layout) throw new Error(`no layout for rtype ${rtype} in DBN v${version}`);
+    reader = compileReader(layout);
+    readerCache.set(key, reader);
+  }
+  return reader;
+}
+
+/**
+ * Decodes one record to an object. `offset` indexes `bytes`; `byteLength` is `length * 4`.
+ * Useful inside a fast-path visitor to materialise only the records you keep.
+ */
+export function readRecord(view: DataView, bytes: Uint8Array, offset: number, byteLength: number, version: number, upgrade = false): DbnRecord {
+  const record = recordReader(version, bytes[offset + 1]!)(view, bytes, offset, byteLength);
+  return (upgrade && version < 3 ? upgradeRecord(record, version) : record) as DbnRecord;
+}
+
+/** Decompressed byte chunks of any input; zstd is detected from the magic unless forced. */
+export async function* decompressedChunks(input: DbnInput, compression: DecodeOptions["compression"] = "auto"): AsyncGenerator<Uint8Array> {
+  let zstd: ZstdStreamDecoder | null | undefined =
+    compression === "zstd" ? new ZstdStreamDecoder() : compression === "none" ? null : undefined;
+  let head: Uint8Array | null = null;
+  for await (let chunk of inputChunks(input)) {
+    if (zstd === undefined) {
+      // Detection needs 4 bytes, which may arrive over several chunks.
+      head = head ? concat(head, chunk) : chunk;
+      if (head.length < 4) continue;
+      zstd = isZstd(head) ? new ZstdStreamDecoder() : null;
+      chunk = head;
+      head = null;
+    }
+    if (zstd) yield* zstd.push(chunk);
+    else yield chunk;
+  }
+  if (zstd === undefined && head) yield head;
+  if (zstd) yield* zstd.push(new Uint8Array(0), true);
+}
+
+/**
+ * Streaming decoder over any input. Iterate it for record objects (`for await`), or call
+ * `visit` for the allocation-free fast path. Single pass: use one of the two, once.
+ */
+export class DbnDecoder implements AsyncIterable<DbnRecord> {
+  private readonly parser: DbnParser;
+  private readonly chunks: AsyncGenerator<Uint8Array>;
+  private readonly queue: DbnRecord[] = [];
+  private fastVisitor: RecordVisitor | null = null;
+  private metadataValue: Metadata | null = null;
+  private done = false;
+
+  constructor(input: DbnInput, private readonly options: DecodeOptions = {}) {
+    this.chunks = decompressedChunks(input, options.compression);
+    this.parser = new DbnParser(
+      (metadata) => {
+        this.metadataValue = options.upgrade ? upgradeMetadata(metadata) : metadata;
+      },
+      (view, offset, rtype, byteLength, bytes) => {
+        if (this.fastVisitor) return this.fastVisitor(view, offset, rtype, byteLength, bytes);
+        const record = recordReader(this.parser.version, rtype)(view, bytes, offset, byteLength);
+        this.queue.push((options.upgrade && this.parser.version < 3 ? upgradeRecord(record, this.parser.version) : record) as DbnRecord);
+        return undefined;
+      },
+      options,
+    );
+  }
+
+  /** DBN version of the input (after metadata is read; the fragment version otherwise). */
+  get version(): number {
+    return this.parser.version;
+  }
+
+  /** Reads until the metadata is decoded. Resolves null for fragments. */
+  async metadata(): Promise<Metadata | null> {
+    // Hold back the records behind the metadata so a later visit() still sees them as bytes.
+    this.parser.holdRecords = true;
+    try {
+      while (!this.parser.ready && !this.done) await this.pump();
+    } finally {
+      this.parser.holdRecords = false;
+    }
+    return this.metadataValue;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<DbnRecord> {
+    this.parser.drain();
+    for (;;) {
+      if (this.queue.length > 0) {
+        // Hand out the batch and start a new one, so a slow consumer never holds two.
+        const batch = this.queue.splice(0, this.queue.length);
+        yield* batch;
+        continue;
+      }
+      if (this.done) return;
+      await this.pump();
+    }
+  }
+
+  /** Fast path: calls `visitor` per record with a DataView; no objects are created. */
+  async visit(visitor: RecordVisitor): Promise<VisitResult> {
+    this.fastVisitor = visitor;
+    this.parser.drain();
+    while (!this.done) await this.pump();
+    return { metadata: this.metadataValue, version: this.parser.version, recordCount: this.parser.recordCount };
+  }
+
+  private async pump(): Promise<void> {
+    const next = await this.chunks.next();
+    if (next.done) {
+      this.done = true;
+      this.parser.finish();
+      return;
+    }
+    this.parser.push(next.value);
+    if (this.parser.stopped) {
+      this.done = true;
+      await this.chunks.return(undefined);
+    }
+  }
+}
+
+/** Opens a streaming decoder; equivalent to `new DbnDecoder(input, options)`. */
+export function openDbn(input: DbnInput, options?: DecodeOptions): DbnDecoder {
+  return new DbnDecoder(input, options);
+}
+
+/** Decodes a whole input into memory. For large inputs iterate `openDbn` instead. */
+export async function decodeDbn(input: DbnInput, options?: DecodeOptions): Promise<DecodeResult> {
+  const decoder = new DbnDecoder(input, options);
+  const records: DbnRecord[] = [];
+  for await (const record of decoder) records.push(record);
+  return { metadata: await decoder.metadata(), records };
+}
+
+/** Fast path over any input: `visitor` sees each record's bytes through a DataView. */
+export async function visitDbn(input: DbnInput, visitor: RecordVisitor, options?: DecodeOptions): Promise<VisitResult> {
+  return new DbnDecoder(input, options).visit(visitor);
+}
+
+/** Synchronous decode of an in-memory buffer (zstd or not). */
+export function decodeDbnSync(bytes: Uint8Array, options: DecodeOptions = {}): DecodeResult {
+  const compression = options.compression ?? "auto";
+  const raw = compression === "zstd" || (compression === "auto" && isZstd(bytes)) ? zstdDecompress(bytes) : bytes;
+  let metadata: Metadata | null = null;
+  const records: DbnRecord[] = [];
+  const parser: DbnParser = new DbnParser(
+    (m) => {
+      metadata = options.upgrade ? upgradeMetadata(m) : m;
+    },
+    (view, offset, _rtype, byteLength, buf) => {
+      records.push(readRecord(view, buf, offset, byteLength, parser.version, options.upgrade));
+    },
+    options,
+  );
+  parser.push(raw);
+  parser.finish();
+  return { metadata, records };
+}
+
+/** Synchronous fast path over an in-memory buffer. */
+export function visitDbnSync(bytes: Uint8Array, visitor: RecordVisitor, options: DecodeOptions = {}): VisitResult {
+  const compression = options.compression ?? "auto";
+  const raw = compression === "zstd" || (compression === "auto" && isZstd(bytes)) ? zstdDecompress(bytes) : bytes;
+  let metadata: Metadata | null = null;
+  const parser = new DbnParser((m) => (metadata = m), visitor, options);
+  parser.push(raw);
+  parser.finish();
+  return { metadata, version: parser.version, recordCount: parser.recordCount };
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}

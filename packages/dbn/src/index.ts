@@ -1,0 +1,61 @@
+/**
+ * @nq/dbn — a native TypeScript codec for Databento's DBN format (v1, v2, v3).
+ *
+ * Reading order: decode (object iterator, then the fast path), encode, text output, and the
+ * format's constants, types and layouts.
+ */
+
+// Decoding: streaming object iterator and whole-input helpers.
+export {
+  DbnDecoder,
+  openDbn,
+  decodeDbn,
+  decodeDbnSync,
+  visitDbn,
+  visitDbnSync,
+  readRecord,
+  decompressedChunks,
+  type DecodeOptions,
+  type DecodeResult,
+  type VisitResult,
+} from "./decoder.js";
+export type { DbnInput } from "./input.js";
+export { DbnParser, type ParserOptions, type RecordVisitor } from "./parser.js";
+export { DbnDecodeError, DbnEncodeError, type DbnDecodeErrorCode } from "./errors.js";
+
+// Prices and timestamps.
+export { priceToNumber, readPrice, priceFromString, timestampToDate } from "./price.js";
+
+// Encoding DBN v3.
+export {
+  encodeDbn,
+  encodeRecords,
+  encodeDbnStream,
+  DbnEncoder,
+  writeRecord,
+  encodedRecordSize,
+  type EncodeOptions,
+} from "./encoder.js";
+
+// Metadata.
+export {
+  decodeMetadata,
+  encodeMetadata,
+  createMetadata,
+  upgradeMetadata,
+  type Metadata,
+  type SymbolMapping,
+  type MappingInterval,
+} from "./metadata.js";
+
+// zstd.
+export { isZstd, zstdDecompress, ZstdStreamDecoder } from "./zstd.js";
+export { zstdCompress } from "./zstd-compress.js";
+
+// Format constants, record types and layouts.
+export * from "./constants.js";
+export type * from "./records/types.js";
+export * from "./records/guards.js";
+export { upgradeRecord } from "./records/upgrade.js";
+export { layoutFor, ALL_LAYOUTS, SUPPORTED_VERSIONS, type DbnVersion } from "./records/registry.js";
+export type { RecordLayout, Field, FieldKind, TextFormat } from "./records/layout.js";

@@ -1,0 +1,179 @@
+import { DBN_VERSION, RECORD_HEADER_LEN } from "./constants.js";
+import { DbnDecodeError } from "./errors.js";
+import { decodeMetadata, decodePrelude, PRELUDE_LEN, type Metadata } from "./metadata.js";
+import { recordSizeTable } from "./records/registry.js";
+
+/**
+ * Fast-path callback: one call per complete record. `offset` indexes `view`/`bytes` (they are
+ * only valid during the call); `rtype` and `byteLength` (= `length * 4`) are pre-read.
+ * Return `false` to stop decoding.
+ */
+export type RecordVisitor = (view: DataView, offset: number, rtype: number, byteLength: number, bytes: Uint8Array) => void | boolean;
+
+export interface ParserOptions {
+  /** The input has no metadata header (a record-only fragment, e.g. the live stream body). */
+  fragment?: boolean;
+  /** DBN version of a fragment's records; ignored when metadata is present. Default 3. */
+  version?: number;
+  /** What to do with an rtype the version does not define: throw (default) or skip it. */
+  unknownRType?: "error" | "skip";
+}
+
+/**
+ * Synchronous DBN state machine (prelude → metadata → records). Push decompressed bytes in any
+ * chunking; at most one partial record (≤ 1020 bytes) plus an incomplete metadata block is
+ * retained between pushes, so memory does not grow with the stream.
+ */
+export class DbnParser {
+  metadata: Metadata | null = null;
+  version: number;
+  /** Bytes consumed so far (absolute offset of the next unparsed byte). */
+  position = 0;
+  recordCount = 0;
+  stopped = false;
+  /** While true, bytes after the metadata are retained instead of visited (see DbnDecoder.metadata). */
+  holdRecords = false;
+
+  private pending: Uint8Array = new Uint8Array(0);
+  private metadataLength = -1;
+  private sizes: Uint16Array;
+  private readonly skipUnknown: boolean;
+  private readonly fragment: boolean;
+
+  constructor(
+    private readonly onMetadata: (metadata: Metadata) => void,
+    private readonly visit: RecordVisitor,
+    options: ParserOptions = {},
+  ) {
+    this.fragment = options.fragment ?? false;
+    this.version = options.version ?? DBN_VERSION;
+    if (this.fragment && (this.version < 1 || this.version > DBN_VERSION)) {
+      throw new DbnDecodeError("unsupported_version", 0, `unsupported DBN version ${this.version} for a fragment`);
+    }
+    this.sizes = recordSizeTable(this.version);
+    this.skipUnknown = options.unknownRType === "skip";
+  }
+
+  /** True once metadata is known (or not expected). */
+  get ready(): boolean {
+    return this.fragment || this.metadata !== null;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.stopped || (chunk.length === 0 && this.pending.length === 0)) return;
+    let bytes = chunk;
+    if (this.pending.length > 0) {
+      bytes = new Uint8Array(this.pending.length + chunk.length);
+      bytes.set(this.pending);
+      bytes.set(chunk, this.pending.length);
+    }
+    let start = 0;
+    if (!this.ready) {
+      start = this.parseMetadata(bytes);
+      if (start < 0) {
+        this.pending = bytes.slice();
+        return;
+      }
+    }
+    if (this.holdRecords) {
+      this.pending = bytes.slice(start);
+      return;
+    }
+    const consumed = this.parseRecords(bytes, start);
+    this.pending = consumed < bytes.length ? bytes.slice(consumed) : new Uint8Array(0);
+  }
+
+  /** Visits records retained while `holdRecords` was set. */
+  drain(): void {
+    this.push(new Uint8Array(0));
+  }
+
+  /** Signals the end of input; throws if it ended inside the metadata or a record. */
+  finish(): void {
+    if (this.stopped) return;
+    this.holdRecords = false;
+    this.drain();
+    if (!this.ready) {
+      const needed = this.metadataLength < 0 ? PRELUDE_LEN : PRELUDE_LEN + this.metadataLength;
+      throw new DbnDecodeError(
+        "truncated",
+        this.position + this.pending.length,
+        this.pending.length === 0 ? "empty input: no DBN metadata" : `input ends inside the DBN metadata (${this.pending.length} of ${needed} bytes)`,
+      );
+    }
+    if (this.pending.length > 0) {
+      const expected = this.pending[0]! * 4;
+      throw new DbnDecodeError(
+        "truncated",
+        this.position,
+        `input ends inside a record: ${this.pending.length} of ${expected} bytes (DBN stream is truncated or contains an incomplete record)`,
+      );
+    }
+  }
+
+  /** Returns the offset where records start in `bytes`, or -1 when more input is needed. */
+  private parseMetadata(bytes: Uint8Array): number {
+    if (bytes.length < PRELUDE_LEN) {
+      if (bytes.length >= 3 && !(bytes[0] === 0x44 && bytes[1] === 0x42 && bytes[2] === 0x4e)) decodePrelude(bytes, this.position);
+      return -1;
+    }
+    if (this.metadataLength < 0) {
+      const prelude = decodePrelude(bytes, this.position);
+      this.metadataLength = prelude.length;
+      this.version = prelude.version;
+      this.sizes = recordSizeTable(prelude.version);
+    }
+    const end = PRELUDE_LEN + this.metadataLength;
+    if (bytes.length < end) return -1;
+    this.metadata = decodeMetadata(bytes.subarray(0, end), this.position);
+    this.position += end;
+    this.onMetadata(this.metadata);
+    return end;
+  }
+
+  /** Visits every complete record from `start`; returns the offset of the first unconsumed byte. */
+  private parseRecords(bytes: Uint8Array, start: number): number {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const sizes = this.sizes;
+    const end = bytes.length;
+    const visit = this.visit;
+    let p = start;
+    let count = 0;
+    while (p < end) {
+      const byteLength = bytes[p]! * 4;
+      if (byteLength < RECORD_HEADER_LEN) {
+        this.position += p - start;
+        throw new DbnDecodeError("bad_record_length", this.position, `record length ${byteLength} bytes is below the 16-byte header`);
+      }
+      if (p + byteLength > end) break;
+      const rtype = bytes[p + 1]!;
+      const size = sizes[rtype]!;
+      if (size === 0) {
+        if (!this.skipUnknown) {
+          this.position += p - start;
+          throw new DbnDecodeError("unknown_rtype", this.position + 1, `unknown rtype 0x${rtype.toString(16).padStart(2, "0")} in DBN v${this.version}`);
+        }
+      } else {
+        // Exactly the struct, or the struct plus the 8-byte ts_out suffix.
+        if (byteLength !== size && byteLength !== size + 8) {
+          this.position += p - start;
+          throw new DbnDecodeError(
+            "bad_record_length",
+            this.position,
+            `record length ${byteLength} bytes disagrees with rtype 0x${rtype.toString(16).padStart(2, "0")} (${size} bytes in DBN v${this.version})`,
+          );
+        }
+        count++;
+        if (visit(view, p, rtype, byteLength, bytes) === false) {
+          p += byteLength;
+          this.stopped = true;
+          break;
+        }
+      }
+      p += byteLength;
+    }
+    this.recordCount += count;
+    this.position += p - start;
+    return p;
+  }
+}
