@@ -18,7 +18,8 @@ export type FallbackPolicy = "fallback" | "strict";
 
 export interface RegistryEntry {
   name: string;
-  definition: SourceDefinition<unknown>;
+  /** Null only for an entry that is skipped (e.g. disabled, so its plugin was never imported). */
+  definition: SourceDefinition<unknown> | null;
   /** The source's validated config. */
   config: unknown;
   /** When set, the source is not tried and this is the reason given (disabled, missing credentials…). */
@@ -37,6 +38,8 @@ export interface Attempt {
   tries: number;
   durationMs: number;
   spendUsd: number;
+  /** On a cache hit: what the source spent when the entry was fetched, i.e. what this hit saved. */
+  savedUsd: number;
 }
 
 export interface RunOptions {
@@ -81,11 +84,11 @@ export async function runSources(entries: RegistryEntry[], options: RunOptions):
       attempts.push(skipped(entry.name, `not tried: the "strict" policy uses only the first source (${entries[0]?.name})`));
     } else if (answer) {
       attempts.push(skipped(entry.name, `not needed: ${answer.source} answered`));
-    } else if (entry.skipReason) {
-      attempts.push(skipped(entry.name, entry.skipReason));
+    } else if (entry.skipReason || !entry.definition) {
+      attempts.push(skipped(entry.name, entry.skipReason ?? "no plugin was loaded for it"));
     } else {
       if (options.signal?.aborted) throw new AbortedError(entry.name, "the run was aborted");
-      const attempt = await attemptSource(entry, options, spend, now);
+      const attempt = await attemptSource({ ...entry, definition: entry.definition }, options, spend, now);
       attempts.push(attempt.record);
       if (attempt.chain) answer = { chain: attempt.chain, source: entry.name, index };
     }
@@ -102,11 +105,11 @@ export async function runSources(entries: RegistryEntry[], options: RunOptions):
 }
 
 function skipped(source: string, reason: string): Attempt {
-  return { source, outcome: "skipped", reason, error: null, cache: "off", tries: 0, durationMs: 0, spendUsd: 0 };
+  return { source, outcome: "skipped", reason, error: null, cache: "off", tries: 0, durationMs: 0, spendUsd: 0, savedUsd: 0 };
 }
 
 async function attemptSource(
-  entry: RegistryEntry,
+  entry: RegistryEntry & { definition: SourceDefinition<unknown> },
   options: RunOptions,
   spend: SpendLedger,
   now: () => Date,
@@ -123,7 +126,7 @@ async function attemptSource(
       if (hit) {
         log.info(`cache hit (fetched ${hit.fetchedAt}, expires ${hit.expiresAt}); saved $${hit.costUsd.toFixed(4)}`);
         const chain: OptionsChain = { ...hit.chain, metadata: { ...hit.chain.metadata, cache: "hit", spendUsd: 0 } };
-        return { record: { source: entry.name, outcome: "success", reason: null, error: null, cache: "hit", tries: 0, durationMs: elapsed(), spendUsd: 0 }, chain };
+        return { record: { source: entry.name, outcome: "success", reason: null, error: null, cache: "hit", tries: 0, durationMs: elapsed(), spendUsd: 0, savedUsd: hit.costUsd }, chain };
       }
     } catch (error) {
       log.warn(`cache read failed, loading from the source instead: ${error instanceof Error ? error.message : String(error)}`);
@@ -162,7 +165,7 @@ async function attemptSource(
             .catch((error: unknown) => log.warn(`could not write the cache: ${error instanceof Error ? error.message : String(error)}`));
         }
         return {
-          record: { source: entry.name, outcome: "success", reason: null, error: null, cache: cacheStatus, tries, durationMs: elapsed(), spendUsd },
+          record: { source: entry.name, outcome: "success", reason: null, error: null, cache: cacheStatus, tries, durationMs: elapsed(), spendUsd, savedUsd: 0 },
           chain,
         };
       } catch (error) {
@@ -190,6 +193,7 @@ async function attemptSource(
       tries,
       durationMs: elapsed(),
       spendUsd: spend.spentBy(entry.name) - spentBefore,
+      savedUsd: 0,
     },
     chain: null,
   };
