@@ -160,3 +160,17 @@ export const StatType = {
   BlockVolume: 19,
   VenueSpecificVolume1: 10001,
 } as const;
+
+const SCHEMA_RTYPES: readonly number[] = [
+  RType.Mbo, RType.Mbp1, RType.Mbp10, RType.Mbp1, RType.Mbp0, RType.Ohlcv1S, RType.Ohlcv1M,
+  RType.Ohlcv1H, RType.Ohlcv1D, RType.InstrumentDef, RType.Statistics, RType.Status,
+  RType.Imbalance, RType.OhlcvEod, RType.Cmbp1, RType.Cbbo1S, RType.Cbbo1M, RType.Tcbbo,
+  RType.Bbo1S, RType.Bbo1M,
+];
+
+/** The rtype of a schema's records (`tbbo` records are MBP-1). */
+export function schemaRType(schema: Schema): number {
+  const rtype = SCHEMA_RTYPES[schema];
+  if (rtype === undefined) throw new RangeError(`unknown schema ${schema}`);
+  return rtype;
+}

@@ -59,3 +59,10 @@ export * from "./records/guards.js";
 export { upgradeRecord } from "./records/upgrade.js";
 export { layoutFor, ALL_LAYOUTS, SUPPORTED_VERSIONS, type DbnVersion } from "./records/registry.js";
 export type { RecordLayout, Field, FieldKind, TextFormat } from "./records/layout.js";
+
+// Text output identical to Databento's `dbn` CLI.
+export { CsvEncoder, recordsToCsv, type CsvOptions } from "./text/csv.js";
+export { recordToJson, recordsToJson, metadataToJson, type MetadataJsonOptions } from "./text/json.js";
+export type { TextOptions } from "./text/options.js";
+export { TsSymbolMap } from "./text/symbol-map.js";
+export { formatPrice, formatTimestamp, formatDate } from "./text/format.js";
