@@ -1,0 +1,116 @@
+/**
+ * Opening the cache file: WAL mode (readers never wait for a writer, and a write is atomic even when the
+ * process dies mid-way), a busy timeout (a second process waits its turn instead of failing), and the
+ * schema brought up to date. A file SQLite cannot read — random bytes, a truncated header, a damaged page —
+ * is renamed aside with a timestamp suffix (kept for a post-mortem, never deleted) and a fresh file is
+ * created: a broken cache must cost a re-fetch, not the run.
+ */
+import { existsSync, mkdirSync, renameSync, statSync } from "node:fs";
+import { dirname } from "node:path";
+import { Kysely, SqliteDialect, sql } from "kysely";
+import type { Logger } from "@nq/core";
+import type { CacheDatabase } from "./database-schema.js";
+import { migrateToLatest } from "./migrations.js";
+import type { OpenNativeDatabase } from "./native-driver.js";
+
+export interface DatabaseFileOptions {
+  /** Absolute path of the database file. */
+  file: string;
+  busyTimeoutMs: number;
+  openNative: OpenNativeDatabase;
+  log: Logger;
+  now: () => Date;
+}
+
+export async function openCacheDatabase(options: DatabaseFileOptions): Promise<Kysely<CacheDatabase>> {
+  mkdirSync(dirname(options.file), { recursive: true });
+  try {
+    return await openAndMigrate(options);
+  } catch (error) {
+    if (!isUnreadableDatabaseError(error) || !isRegularFile(options.file)) throw openFailure(options.file, error);
+    setAsideUnreadableDatabase(options, error);
+    try {
+      return await openAndMigrate(options);
+    } catch (second) {
+      throw openFailure(options.file, second);
+    }
+  }
+}
+
+/** Renames the file (and its WAL and shared-memory files) aside and says so through the logger. */
+export function setAsideUnreadableDatabase(options: Pick<DatabaseFileOptions, "file" | "log" | "now">, reason: unknown): string {
+  const movedTo = setAsideDatabaseFile(options.file, options.now());
+  options.log.warn(
+    `the cache database ${options.file} cannot be read (${describeError(reason)}); it was moved to ${movedTo} and a fresh cache was created. ` +
+      `Cached chains are lost, so the next loads go to the sources`,
+    { file: options.file, movedTo },
+  );
+  return movedTo;
+}
+
+/** SQLite's verdicts that mean "this file is not a usable database", as opposed to "try again later". */
+export function isUnreadableDatabaseError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== "string") return false;
+  return code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_CANTOPEN" || code === "SQLITE_IOERR_SHORT_READ";
+}
+
+async function openAndMigrate(options: DatabaseFileOptions): Promise<Kysely<CacheDatabase>> {
+  const native = options.openNative(options.file, { timeout: options.busyTimeoutMs });
+  const db = new Kysely<CacheDatabase>({ dialect: new SqliteDialect({ database: native }) });
+  try {
+    await sql.raw(`pragma busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`).execute(db);
+    // Reading the journal mode is the first read of the file header: random bytes fail here.
+    const mode = await sql<{ journal_mode: string }>`pragma journal_mode = wal`.execute(db);
+    if (mode.rows[0]?.journal_mode !== "wal") {
+      options.log.warn(`SQLite refused WAL mode for ${options.file} (got "${mode.rows[0]?.journal_mode}"); concurrent runs may wait on each other`);
+    }
+    // In WAL mode, NORMAL keeps every commit atomic and the file consistent after a crash; it only lets a
+    // power cut lose the last commits, which a cache can afford.
+    await sql`pragma synchronous = normal`.execute(db);
+    await migrateToLatest(db);
+    return db;
+  } catch (error) {
+    await db.destroy().catch(() => {});
+    throw error;
+  }
+}
+
+function setAsideDatabaseFile(file: string, now: Date): string {
+  const stamp = now.toISOString().replace(/[-:.]/g, "");
+  let target = `${file}.corrupt-${stamp}`;
+  for (let n = 2; existsSync(target); n += 1) target = `${file}.corrupt-${stamp}-${n}`;
+  renameSync(file, target);
+  // A WAL left beside a fresh file would be replayed into it: it belongs to the old file, so it goes too.
+  for (const suffix of ["-wal", "-shm", "-journal"]) {
+    if (existsSync(file + suffix)) renameSync(file + suffix, target + suffix);
+  }
+  return target;
+}
+
+function isRegularFile(file: string): boolean {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function openFailure(file: string, error: unknown): Error {
+  const text = describeError(error);
+  if (/migration .* is missing|previously executed migration/i.test(text)) {
+    return new Error(
+      `the cache database ${file} was written by a newer @nq/cache-sqlite (${text}); upgrade @nq/cache-sqlite, or point the cache "path" at another file`,
+      { cause: error },
+    );
+  }
+  return new Error(`cannot open the cache database ${file}: ${text}. Check the cache "path" and the folder's permissions, or run with --no-cache`, {
+    cause: error,
+  });
+}
+
+function describeError(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  return typeof code === "string" && !message.includes(code) ? `${code}: ${message}` : message;
+}
