@@ -1,0 +1,141 @@
+import { describe, expect, it } from "vitest";
+import type { ChainCache, ChainCacheEntry, ChainCacheWrite } from "./cache.js";
+import { AuthError, CostLimitError, EntitlementError, NetworkError, RateLimitError } from "./errors.js";
+import { createLogger, type LogEntry } from "./logger.js";
+import { runSources, type RegistryEntry } from "./registry.js";
+import { defineSource, type SourceCapabilities, type SourceResult } from "./source.js";
+import { z } from "zod";
+
+const capabilities: SourceCapabilities = {
+  chain: true, quotes: true, openInterest: true, settlement: true, volume: true, greeks: false,
+  impliedVolatility: false, streaming: false, needsCredentials: false, costsMoney: true, delayed: false,
+};
+const rows: SourceResult = {
+  rows: [
+    { expiration: "2026-12-18", strike: 25000, right: "C", bid: 1, ask: 2 },
+    { expiration: "2026-12-18", strike: 25000, right: "P", bid: 1, ask: 2 },
+  ],
+  asOf: "2026-11-20T21:00:00Z",
+};
+
+/** A scripted source for registry tests: each load takes the next outcome from the script. */
+function scripted(name: string, script: (Error | SourceResult)[], calls: { loads: number; closes: number } = { loads: 0, closes: 0 }, spendUsd = 0): RegistryEntry {
+  const definition = defineSource({
+    name,
+    capabilities,
+    configSchema: z.object({}),
+    create: (_config, context) => ({
+      async load() {
+        const next = script[Math.min(calls.loads, script.length - 1)]!;
+        calls.loads += 1;
+        if (next instanceof Error) throw next;
+        if (spendUsd) context.spend.record(name, "data", spendUsd);
+        return next;
+      },
+      async close() {
+        calls.closes += 1;
+      },
+    }),
+  });
+  return { name, definition, config: {} };
+}
+
+const logs: LogEntry[] = [];
+const base = { request: { product: "NQ" }, log: createLogger((e) => logs.push(e)), maxRetryDelayMs: 5 };
+
+describe("runSources", () => {
+  it("falls back past a failing source, recording each attempt and why", async () => {
+    const result = await runSources(
+      [
+        scripted("databento", [new EntitlementError("databento", "no licence for GLBX.MDP3")]),
+        { name: "polygon", definition: null, config: null, skipReason: "disabled" },
+        scripted("barchart", [rows]),
+        scripted("saved", [rows]),
+      ],
+      { ...base, policy: "fallback" },
+    );
+    expect(result.ok).toBe(true);
+    expect(result.source).toBe("barchart");
+    expect(result.substituted).toBe(true);
+    expect(result.attempts.map((a) => [a.source, a.outcome])).toEqual([
+      ["databento", "failed"],
+      ["polygon", "skipped"],
+      ["barchart", "success"],
+      ["saved", "skipped"],
+    ]);
+    expect(result.attempts[0]!.reason).toBe("databento: no licence for GLBX.MDP3");
+    expect(result.attempts[0]!.error).toMatchObject({ name: "EntitlementError", retryable: false });
+    expect(result.attempts[3]!.reason).toBe("not needed: barchart answered");
+  });
+
+  it("under strict uses only the first source and fails loudly", async () => {
+    const second = { loads: 0, closes: 0 };
+    const result = await runSources(
+      [scripted("databento", [new AuthError("databento", "key refused")]), scripted("barchart", [rows], second)],
+      { ...base, policy: "strict" },
+    );
+    expect(result.ok).toBe(false);
+    expect(result.chain).toBeNull();
+    expect(second.loads).toBe(0);
+    expect(result.attempts[1]!.reason).toMatch(/strict/);
+  });
+
+  it("retries a retryable error a bounded number of times, honouring Retry-After, and closes the source once", async () => {
+    const calls = { loads: 0, closes: 0 };
+    const result = await runSources(
+      [scripted("databento", [new RateLimitError("databento", "slow down", { retryAfterMs: 1 }), new NetworkError("databento", "reset"), rows], calls)],
+      { ...base, policy: "fallback", retries: 2 },
+    );
+    expect(result.ok).toBe(true);
+    expect(result.attempts[0]!.tries).toBe(3);
+    expect(calls).toEqual({ loads: 3, closes: 1 });
+    const gaveUp = { loads: 0, closes: 0 };
+    const failed = await runSources([scripted("databento", [new NetworkError("databento", "reset")], gaveUp)], { ...base, policy: "fallback", retries: 2 });
+    expect(failed.ok).toBe(false);
+    expect(gaveUp.loads).toBe(3);
+  });
+
+  it("does not retry what will fail the same way again", async () => {
+    const calls = { loads: 0, closes: 0 };
+    await runSources([scripted("databento", [new CostLimitError("databento", "too dear", { estimatedUsd: 9, limitUsd: 1 })], calls)], { ...base, policy: "fallback", retries: 3 });
+    expect(calls.loads).toBe(1);
+  });
+
+  it("treats an empty chain as no data and moves on", async () => {
+    const result = await runSources([scripted("a", [{ rows: [], asOf: rows.asOf }]), scripted("b", [rows])], { ...base, policy: "fallback" });
+    expect(result.source).toBe("b");
+    expect(result.attempts[0]!.reason).toMatch(/returned no usable contracts for NQ \(0 rows received/);
+  });
+
+  it("serves a cache hit without calling the source, and writes fresh results (not incomplete ones) to the cache", async () => {
+    const store = new Map<string, ChainCacheEntry>();
+    const cache: ChainCache = {
+      async get(key) {
+        return store.get(key.source + key.requestHash) ?? null;
+      },
+      async set(key, entry: ChainCacheWrite) {
+        store.set(key.source + key.requestHash, { chain: entry.chain, fetchedAt: entry.fetchedAt.toISOString(), expiresAt: "2099-01-01T00:00:00Z", costUsd: entry.costUsd, raw: null });
+      },
+      async close() {},
+    };
+    const calls = { loads: 0, closes: 0 };
+    const first = await runSources([scripted("databento", [rows], calls, 0.25)], { ...base, policy: "fallback", cache });
+    expect(first.attempts[0]).toMatchObject({ cache: "miss", spendUsd: 0.25 });
+    const second = await runSources([scripted("databento", [rows], calls, 0.25)], { ...base, policy: "fallback", cache });
+    expect(calls.loads).toBe(1);
+    expect(second.attempts[0]).toMatchObject({ cache: "hit", spendUsd: 0, savedUsd: 0.25 });
+    expect(second.chain!.metadata.cache).toBe("hit");
+    expect(JSON.stringify(second.chain!.contracts)).toBe(JSON.stringify(first.chain!.contracts));
+    await runSources([scripted("databento", [rows], calls)], { ...base, policy: "fallback", cache, refresh: true });
+    expect(calls.loads).toBe(2);
+    const partial = await runSources([scripted("other", [{ ...rows, complete: false }])], { ...base, policy: "fallback", cache });
+    expect(partial.chain!.metadata.complete).toBe(false);
+    expect([...store.keys()].some((k) => k.startsWith("other"))).toBe(false);
+  });
+
+  it("stops at once when the run is aborted", async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await expect(runSources([scripted("a", [rows])], { ...base, policy: "fallback", signal: controller.signal })).rejects.toThrow(/aborted/);
+  });
+});
