@@ -1,0 +1,212 @@
+/**
+ * One headless browser tab on Barchart, reused for every page and request of a source instance. Pages
+ * are loaded like a person would (that is what sets the XSRF and session cookies); the quotes request is
+ * sent from inside the page with `fetch`, the page's cookies and the `X-XSRF-TOKEN` header, exactly as the
+ * page's own script does. Every request waits its turn on the spacer; every answer is classified.
+ */
+import { NetworkError, TimeoutError, type Logger } from "@nq/core";
+import type { HTTPRequest, Page } from "puppeteer-core";
+import { launchBrowser, locateBrowser, type LaunchedBrowser } from "./browser.js";
+import type { BarchartConfig } from "./config.js";
+import { RequestSpacer, untilAborted, withRetries } from "./politeness.js";
+import { classifyPageAnswer, classifyQuotesAnswer, type HttpAnswer } from "./response-classifier.js";
+
+const SOURCE = "barchart";
+
+export interface LoadedPage {
+  url: string;
+  html: string;
+}
+
+export interface QuotesBody {
+  url: string;
+  body: string;
+}
+
+/** What the crawler needs from a browser; the live session is the one implementation. */
+export interface SeriesFetcher {
+  loadPage(url: string, signal: AbortSignal): Promise<LoadedPage>;
+  fetchQuotes(url: string, signal: AbortSignal): Promise<QuotesBody>;
+}
+
+interface InPageAnswer {
+  status: number;
+  contentType: string | null;
+  retryAfter: string | null;
+  body: string;
+  failure: string | null;
+  timedOut: boolean;
+}
+
+export class BrowserSession implements SeriesFetcher {
+  private readonly spacer: RequestSpacer;
+  /** The page's own script would request the chain too; only our request is let through (half the load). */
+  private apiAllowed = false;
+
+  private constructor(
+    private readonly launched: LaunchedBrowser,
+    private readonly page: Page,
+    private readonly config: BarchartConfig,
+    private readonly log: Logger,
+  ) {
+    this.spacer = new RequestSpacer(config.min_interval_ms, config.jitter_ms);
+  }
+
+  static async open(config: BarchartConfig, log: Logger): Promise<BrowserSession> {
+    const located = await locateBrowser({ executablePath: config.executable_path ?? null });
+    log.info(`starting ${config.headless ? "headless " : ""}browser ${located.path} (found via ${located.how})`);
+    const launched = await launchBrowser({ executablePath: located.path, headless: config.headless, timeoutMs: config.timeout_ms });
+    try {
+      const page = await launched.browser.newPage();
+      // Headless Chromium announces itself as "HeadlessChrome"; present the plain desktop browser it is.
+      const userAgent = (await launched.browser.userAgent()).replace(/HeadlessChrome/g, "Chrome");
+      await page.setUserAgent({ userAgent });
+      await page.setExtraHTTPHeaders({ "Accept-Language": "en-US,en;q=0.9" });
+      page.setDefaultTimeout(config.timeout_ms);
+      await page.setRequestInterception(true);
+      const session = new BrowserSession(launched, page, config, log);
+      page.on("request", (request) => session.screen(request));
+      return session;
+    } catch (error) {
+      await launched.close();
+      throw error;
+    }
+  }
+
+  /** Images, fonts and media are not needed to read the page; nor is the page's own chain request. */
+  private screen(request: HTTPRequest): void {
+    if (request.isInterceptResolutionHandled()) return;
+    const type = request.resourceType();
+    const isApi = request.url().includes("/proxies/core-api/");
+    if (type === "image" || type === "media" || type === "font" || (isApi && !this.apiAllowed)) {
+      void request.abort("blockedbyclient").catch(() => {});
+    } else {
+      void request.continue().catch(() => {});
+    }
+  }
+
+  async loadPage(url: string, signal: AbortSignal): Promise<LoadedPage> {
+    return withRetries(() => this.loadPageOnce(url, signal), this.retryPolicy(), signal);
+  }
+
+  async fetchQuotes(url: string, signal: AbortSignal): Promise<QuotesBody> {
+    return withRetries(() => this.fetchQuotesOnce(url, signal), this.retryPolicy(), signal);
+  }
+
+  close(): Promise<void> {
+    return this.launched.close();
+  }
+
+  private retryPolicy() {
+    return {
+      maxRetries: this.config.max_retries,
+      backoffMs: Math.max(this.config.retry_backoff_ms, this.config.min_interval_ms),
+      onRetry: (error: Error, attempt: number, delayMs: number) =>
+        this.log.warn(`${error.message} — retry ${attempt} of ${this.config.max_retries} in ${delayMs} ms`),
+    };
+  }
+
+  private async loadPageOnce(url: string, signal: AbortSignal): Promise<LoadedPage> {
+    await this.spacer.next(signal);
+    this.log.debug(`loading ${url}`);
+    const work = (async () => {
+      let response;
+      try {
+        // "networkidle" never comes on Barchart (analytics keep polling); the DOM is what we read.
+        response = await this.page.goto(url, { waitUntil: "domcontentloaded", timeout: this.config.timeout_ms });
+      } catch (error) {
+        throw navigationError(url, error, this.config.timeout_ms);
+      }
+      const html = await this.page.content();
+      const answer: HttpAnswer = {
+        url,
+        status: response?.status() ?? 200,
+        contentType: response?.headers()["content-type"] ?? null,
+        retryAfter: response?.headers()["retry-after"] ?? null,
+        body: html,
+      };
+      const problem = classifyPageAnswer(answer);
+      if (problem) throw problem;
+      return { url: this.page.url(), html };
+    })();
+    return untilAborted(work, signal);
+  }
+
+  private async fetchQuotesOnce(url: string, signal: AbortSignal): Promise<QuotesBody> {
+    await this.spacer.next(signal);
+    this.log.debug(`requesting ${url}`);
+    const work = (async () => {
+      this.apiAllowed = true;
+      let answer: InPageAnswer;
+      try {
+        answer = await this.page.evaluate(fetchFromPage, url, this.config.timeout_ms);
+      } catch (error) {
+        throw new NetworkError(SOURCE, `the in-page quotes request to ${url} failed: ${(error as Error).message.split("\n")[0]}`, { cause: error });
+      } finally {
+        this.apiAllowed = false;
+      }
+      if (answer.timedOut) {
+        throw new TimeoutError(SOURCE, `the quotes request got no answer within ${this.config.timeout_ms} ms (${url}); raise timeout_ms or try later`, {
+          timeoutMs: this.config.timeout_ms,
+        });
+      }
+      if (answer.failure !== null) {
+        throw new NetworkError(SOURCE, `the quotes request to ${url} failed in the page: ${answer.failure}`);
+      }
+      const classified = classifyQuotesAnswer({ url, status: answer.status, contentType: answer.contentType, retryAfter: answer.retryAfter, body: answer.body });
+      if ("error" in classified) throw classified.error;
+      return { url, body: answer.body };
+    })();
+    return untilAborted(work, signal);
+  }
+}
+
+/**
+ * Runs inside the page: the same request the page's script makes. The XSRF cookie is stored
+ * percent-encoded (sometimes twice), so it is decoded until it stops changing.
+ */
+async function fetchFromPage(url: string, timeoutMs: number): Promise<InPageAnswer> {
+  const cookie = document.cookie
+    .split(";")
+    .map((part) => part.trim())
+    .find((part) => part.startsWith("XSRF-TOKEN="));
+  let token = cookie ? cookie.slice("XSRF-TOKEN=".length) : null;
+  for (let i = 0; token !== null && i < 3; i += 1) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(token);
+    } catch {
+      break;
+    }
+    if (decoded === token) break;
+    token = decoded;
+  }
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (token) headers["X-XSRF-TOKEN"] = token;
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    const response = await fetch(url, { credentials: "same-origin", headers, signal: controller.signal });
+    const body = await response.text();
+    return {
+      status: response.status,
+      contentType: response.headers.get("content-type"),
+      retryAfter: response.headers.get("retry-after"),
+      body,
+      failure: null,
+      timedOut: false,
+    };
+  } catch (error) {
+    return { status: 0, contentType: null, retryAfter: null, body: "", failure: String(error), timedOut: controller.signal.aborted };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function navigationError(url: string, error: unknown, timeoutMs: number): Error {
+  const message = (error as Error)?.message ?? String(error);
+  if ((error as Error)?.name === "TimeoutError" || /timeout/i.test(message)) {
+    return new TimeoutError(SOURCE, `the page ${url} did not load within ${timeoutMs} ms; raise timeout_ms or try later`, { cause: error, timeoutMs });
+  }
+  return new NetworkError(SOURCE, `could not load ${url}: ${message.split("\n")[0]}; check the connection and base_url`, { cause: error });
+}
