@@ -1,0 +1,109 @@
+/**
+ * The config a profile gives this source, and the API key it resolves to. Every field is documented in
+ * the README's config reference; defaults live here and nowhere else.
+ */
+import { ConfigError, registerSecret } from "@nq/core";
+import { z } from "zod";
+
+export const SOURCE_NAME = "databento";
+export const DEFAULT_BASE_URL = "https://hist.databento.com";
+export const DEFAULT_DATASET = "GLBX.MDP3";
+
+/** The schemas this source can combine into a chain, besides `definition` (always fetched). */
+export const MARKET_SCHEMAS = ["statistics", "trades", "mbp-1", "bbo-1m"] as const;
+export type MarketSchema = (typeof MARKET_SCHEMAS)[number];
+export type ChainSchema = "definition" | MarketSchema;
+
+/** USD per request, per schema: a `get_range` whose `get_cost` answer exceeds this is not sent. */
+export const DEFAULT_COST_LIMITS: Record<ChainSchema, number> = {
+  definition: 1,
+  statistics: 1,
+  trades: 5,
+  "mbp-1": 5,
+  "bbo-1m": 2,
+};
+
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "expected a date as YYYY-MM-DD");
+const positiveMs = z.number().int().positive();
+
+export const configSchema = z
+  .object({
+    /** Databento API key; falls back to the DATABENTO_API_KEY environment variable. */
+    api_key: z.string().optional(),
+    base_url: z.url({ protocol: /^https?$/, error: "expected an http(s) URL such as https://hist.databento.com" }).default(DEFAULT_BASE_URL),
+    dataset: z.string().min(1).default(DEFAULT_DATASET),
+    parent_symbols: z
+      .array(z.string().regex(/^[A-Z0-9]{1,6}\.OPT$/, 'expected a parent symbol such as "NQ.OPT" or "QN1.OPT"'))
+      .min(1)
+      .default(["NQ.OPT"]),
+    discover_parents: z.boolean().default(true),
+    schemas: z
+      .array(z.enum(MARKET_SCHEMAS))
+      .default(["statistics", "trades", "bbo-1m"])
+      .refine((list) => !(list.includes("mbp-1") && list.includes("bbo-1m")), 'choose one quote schema: "mbp-1" or "bbo-1m", not both'),
+    cost_limits: z
+      .object({
+        definition: z.number().nonnegative().optional(),
+        statistics: z.number().nonnegative().optional(),
+        trades: z.number().nonnegative().optional(),
+        "mbp-1": z.number().nonnegative().optional(),
+        "bbo-1m": z.number().nonnegative().optional(),
+      })
+      .strict()
+      .default({}),
+    expirations: z.array(isoDate).optional(),
+    max_expirations: z.number().int().positive().optional(),
+    strike_min: z.number().positive().optional(),
+    strike_max: z.number().positive().optional(),
+    quote_window_minutes: z.number().positive().max(24 * 60).default(15),
+    timeout_ms: positiveMs.default(100_000),
+    read_timeout_ms: positiveMs.default(100_000),
+    max_retries: z.number().int().min(0).max(10).default(2),
+    max_retry_delay_ms: z.number().int().min(0).default(30_000),
+    verify_record_count: z.boolean().default(true),
+    files: z.array(z.string().min(1)).optional(),
+    dir: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((c) => !(c.files && c.dir), { message: 'give "files" or "dir", not both', path: ["files"] })
+  .refine((c) => c.strike_min === undefined || c.strike_max === undefined || c.strike_min <= c.strike_max, {
+    message: "strike_min must not exceed strike_max",
+    path: ["strike_min"],
+  });
+
+export type DatabentoConfig = z.input<typeof configSchema>;
+export type ResolvedConfig = z.output<typeof configSchema>;
+
+/** Databento keys are "db-" followed by 29 letters and digits (32 characters in all). */
+const API_KEY_PATTERN = /^db-[A-Za-z0-9]{29}$/;
+export const API_KEY_PATH = `data_sources.${SOURCE_NAME}.config.api_key`;
+
+/**
+ * The key from config, else from DATABENTO_API_KEY. It is registered as a secret before anything else
+ * happens to it, so even the error that rejects it cannot print it.
+ */
+export function resolveApiKey(config: { api_key?: string | undefined }, env: NodeJS.ProcessEnv = process.env): string {
+  const fromConfig = config.api_key?.trim();
+  const key = fromConfig || env.DATABENTO_API_KEY?.trim() || "";
+  registerSecret(key);
+  const where = fromConfig ? `"api_key"` : "DATABENTO_API_KEY";
+  if (key === "") {
+    throw new ConfigError(
+      SOURCE_NAME,
+      `no API key: set "api_key" in the source's config (e.g. "\${DATABENTO_API_KEY}") or the DATABENTO_API_KEY environment variable, or use "files"/"dir" for local DBN files`,
+      { path: API_KEY_PATH },
+    );
+  }
+  if (!API_KEY_PATTERN.test(key)) {
+    throw new ConfigError(
+      SOURCE_NAME,
+      `the API key from ${where} is malformed: expected "db-" followed by 29 letters or digits (32 characters), got ${key.length} characters${key.startsWith("db-") ? "" : ' not starting with "db-"'}. Copy the key again from the Databento portal`,
+      { path: API_KEY_PATH },
+    );
+  }
+  return key;
+}
+
+export function costLimitFor(config: ResolvedConfig, schema: ChainSchema): number {
+  return config.cost_limits[schema] ?? DEFAULT_COST_LIMITS[schema];
+}

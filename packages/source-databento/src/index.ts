@@ -1,0 +1,113 @@
+/**
+ * @nq/source-databento — NQ options chains from Databento (dataset GLBX.MDP3), the primary, paid source.
+ *
+ * A load runs three stages, one file each:
+ *   1. query.ts               ChainRequest + config → what to ask for
+ *   2. extract-historical.ts  the Historical HTTP API, every paid request priced first by the cost guard
+ *      extract-files.ts       or the user's own .dbn/.dbn.zst files (no key, no spend)
+ *   3. rows.ts                definitions ⋈ statistics ⋈ trades ⋈ quotes → SourceRows for core to normalize
+ *
+ * The local Databento-compatible server for tests and demos is at "@nq/source-databento/test-server".
+ */
+import { AbortedError, defineSource, type Source, type SourceContext, type SourceResult } from "@nq/core";
+import { configSchema, type ResolvedConfig, resolveApiKey, SOURCE_NAME } from "./config.js";
+import { CostGuard } from "./cost-guard.js";
+import { extractFromFiles, listDbnFiles } from "./extract-files.js";
+import { type ExtractedChain, extractFromHistorical } from "./extract-historical.js";
+import { HistoricalClient } from "./historical/client.js";
+import { toChainQuery } from "./query.js";
+import { referenceDateNotes, toSourceRows } from "./rows.js";
+
+export const databento = defineSource({
+  name: SOURCE_NAME,
+  description: "Databento Historical API (CME Globex GLBX.MDP3): NQ options definitions, settlement, open interest, volume and quotes; paid per byte, guarded by cost limits. Also reads local .dbn files.",
+  capabilities: {
+    chain: true,
+    quotes: true,
+    openInterest: true,
+    settlement: true,
+    volume: true,
+    greeks: false,
+    impliedVolatility: false,
+    streaming: false,
+    needsCredentials: true,
+    costsMoney: true,
+    delayed: false,
+  },
+  configSchema,
+  create(config: ResolvedConfig, context: SourceContext): Source {
+    const fileMode = config.files !== undefined || config.dir !== undefined;
+    // Checked (and registered as a secret) before any request can be made.
+    const apiKey = fileMode ? null : resolveApiKey(config);
+    let closed = false;
+    return {
+      async load(request, { signal }): Promise<SourceResult> {
+        if (signal.aborted || closed) throw new AbortedError(SOURCE_NAME, closed ? "the source was closed" : "the load was aborted", { cause: signal.reason });
+        const query = toChainQuery(request, config, SOURCE_NAME);
+        const extracted = apiKey === null ? await loadFiles(config, query, context, signal) : await loadHistorical(config, apiKey, query, context, signal);
+        return toResult(extracted, context);
+      },
+      async close() {
+        closed = true;
+      },
+    };
+  },
+});
+
+export default databento;
+
+async function loadHistorical(
+  config: ResolvedConfig,
+  apiKey: string,
+  query: ReturnType<typeof toChainQuery>,
+  context: SourceContext,
+  signal: AbortSignal,
+): Promise<ExtractedChain> {
+  const client = new HistoricalClient({
+    source: SOURCE_NAME,
+    baseUrl: config.base_url,
+    apiKey,
+    timeoutMs: config.timeout_ms,
+    readTimeoutMs: config.read_timeout_ms,
+    maxRetries: config.max_retries,
+    maxRetryDelayMs: config.max_retry_delay_ms,
+    log: context.log,
+  });
+  const guard = new CostGuard(config, client, context.spend, context.log, SOURCE_NAME);
+  try {
+    return await extractFromHistorical(query, { client, guard, log: context.log, source: SOURCE_NAME, now: context.now(), verifyRecordCount: config.verify_record_count }, signal);
+  } finally {
+    context.log.info(`spent $${guard.spentUsd.toFixed(4)} on this load`);
+  }
+}
+
+async function loadFiles(config: ResolvedConfig, query: ReturnType<typeof toChainQuery>, context: SourceContext, signal: AbortSignal): Promise<ExtractedChain> {
+  const files = await listDbnFiles(config);
+  context.log.info(`reading ${files.length} local DBN file(s)`);
+  const extracted = await extractFromFiles(query, files, context.now(), signal);
+  context.spend.record(SOURCE_NAME, `local DBN files (${files.length})`, 0);
+  return extracted;
+}
+
+function toResult(extracted: ExtractedChain, context: SourceContext): SourceResult {
+  const rows = toSourceRows(extracted.selected, extracted.records);
+  const warnings = [...extracted.warnings, ...referenceDateNotes(extracted.selected, extracted.records)];
+  if (!extracted.complete) {
+    const warning = "the chain is partial: Databento did not resolve every requested symbol (see the warnings above)";
+    context.log.warn(warning);
+    warnings.push(warning);
+  }
+  return {
+    rows,
+    asOf: extracted.asOf,
+    delayed: false,
+    sample: false,
+    complete: extracted.complete,
+    warnings,
+    rawDataAvailable: false,
+  };
+}
+
+export { configSchema, DEFAULT_BASE_URL, DEFAULT_COST_LIMITS, DEFAULT_DATASET, type DatabentoConfig, resolveApiKey } from "./config.js";
+export { HistoricalClient, type DatasetRange, type HistoricalClientOptions, type RangeQuery, type RangeStream, type SymbologyResolution } from "./historical/client.js";
+export { NQ_SERIES_PARENTS } from "./query.js";

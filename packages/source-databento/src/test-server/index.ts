@@ -1,0 +1,413 @@
+/**
+ * @nq/source-databento/test-server — a local server that speaks Databento's Historical HTTP API as the
+ * reference documents it: `/v0/<family>.<method>`, HTTP basic auth (key as user), form-encoded POSTs or
+ * query strings, `{"detail": {case, message, status_code, docs, payload}}` error bodies, `X-Warning`
+ * headers, `Retry-After` on 429, 206 for partially resolved symbols, and `timeseries.get_range` answered
+ * with zstd DBN made by @nq/dbn's encoder from a deterministic generated NQ market. It also serves the
+ * real upstream fixtures (ESH1, 2020-12-28) when `fixturesDir` points at them.
+ *
+ * It listens on 127.0.0.1 only. Faults (401, 403, 422, 429, 503, slow drip, reset mid-body, truncated
+ * zstd) are switched with `setFault`. The runner's demo profile and @nq/cache-sqlite's benchmark use it.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { DbnEncoder, createMetadata, schemaFromName, SType, stypeFromName } from "@nq/dbn";
+import { type FixtureFile, loadFixtures } from "./fixtures.js";
+import { GeneratedDataset, RECORD_BYTES, SERVED_SCHEMAS, type ServedSchema } from "./generated-dataset.js";
+import { errorBody, type ErrorCase } from "./error-bodies.js";
+import { parseTimeParam } from "./time-params.js";
+
+export type LocalServerFault = (
+  | { kind: "401" }
+  | { kind: "403" }
+  | { kind: "422" }
+  | { kind: "429"; retryAfterSeconds?: number }
+  | { kind: "503" }
+  /** The get_range body in small pieces with pauses. */
+  | { kind: "slow"; bytesPerChunk?: number; delayMs?: number }
+  /** The connection is destroyed after this many body bytes of get_range. */
+  | { kind: "reset"; afterBytes?: number }
+  /** The get_range body ends cleanly after this share of its zstd bytes. */
+  | { kind: "truncate"; keepFraction?: number }
+) & {
+  /** Endpoints it applies to ("timeseries.get_range", "metadata.get_cost"…); default: status faults hit every endpoint, body faults get_range. */
+  endpoints?: string[];
+  /** How many requests it affects before clearing itself; default: until replaced. */
+  times?: number;
+};
+
+export interface LocalDatabentoServerOptions {
+  /** Roughly how many option contracts the generated NQ chain has per day (default 200). */
+  contracts?: number;
+  /** Accepted API keys; default: any well-formed key ("db-" + 29 letters/digits). */
+  apiKeys?: string[];
+  /** Datasets the keys are licensed for (default ["GLBX.MDP3"]); others answer 403 auth_no_dataset_entitlement. */
+  entitledDatasets?: string[];
+  /** The dataset's available range (get_dataset_range); defaults 2019-07-07 and 2026-11-20T21:00:00Z. */
+  availableStart?: string;
+  availableEnd?: string;
+  /** USD per GB of uncompressed DBN, per schema; the local server's own rates, not Databento's. */
+  pricesUsdPerGb?: Partial<Record<ServedSchema, number>>;
+  /** Days (YYYY-MM-DD) whose data is marked degraded: a request touching them gets an X-Warning. */
+  degradedDates?: string[];
+  /** Requests per second per key and family before 429 (Databento: metadata 20, timeseries 100, symbology 100); off by default. */
+  rateLimits?: { metadata?: number; timeseries?: number; symbology?: number };
+  /** A folder of real Databento DBN files (e.g. ../shared/fixtures/databento/databento-python/GLBX.MDP3), served verbatim when a request matches them. */
+  fixturesDir?: string | null;
+}
+
+export interface RecordedRequest {
+  method: string;
+  /** e.g. "/v0/timeseries.get_range". */
+  path: string;
+  /** The parameters, from the form body or the query string. Never the Authorization header. */
+  form: Record<string, string>;
+  at: string;
+}
+
+export interface LocalDatabentoServer {
+  url: string;
+  requests: RecordedRequest[];
+  setFault(fault: LocalServerFault | null): void;
+  close(): Promise<void>;
+}
+
+export const DATASET = "GLBX.MDP3";
+const DEFAULT_PRICES: Record<ServedSchema, number> = { definition: 2, statistics: 5, trades: 20, "mbp-1": 60, "bbo-1m": 10 };
+const KEY_PATTERN = /^db-[A-Za-z0-9]{29}$/;
+const STATUS_FAULTS = new Set(["401", "403", "422", "429", "503"]);
+
+export async function startLocalDatabentoServer(options: LocalDatabentoServerOptions = {}): Promise<LocalDatabentoServer> {
+  const dataset = new GeneratedDataset(Math.max(4, Math.round(options.contracts ?? 200)));
+  const availableStart = parseTimeParam(options.availableStart ?? "2019-07-07T00:00:00Z")!;
+  const availableEnd = parseTimeParam(options.availableEnd ?? "2026-11-20T21:00:00Z")!;
+  const prices = { ...DEFAULT_PRICES, ...options.pricesUsdPerGb };
+  const entitled = new Set(options.entitledDatasets ?? [DATASET]);
+  const fixtures = options.fixturesDir ? await loadFixtures(options.fixturesDir) : [];
+  const requests: RecordedRequest[] = [];
+  const rateWindows = new Map<string, { second: number; count: number }>();
+  const sockets = new Set<Socket>();
+  let fault: (LocalServerFault & { remaining: number }) | null = null;
+  let requestCounter = 0;
+
+  const takeFault = (endpoint: string, body: boolean): LocalServerFault | null => {
+    if (!fault) return null;
+    const isBodyFault = !STATUS_FAULTS.has(fault.kind);
+    if (isBodyFault !== body) return null;
+    const targets = fault.endpoints ?? (isBodyFault ? ["timeseries.get_range"] : null);
+    if (targets && !targets.includes(endpoint)) return null;
+    const taken = fault;
+    if (--fault.remaining <= 0) fault = null;
+    return taken;
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) send(res, 500, errorBody("internal_error", 500, `local server failure: ${(error as Error).message}`));
+      else res.destroy();
+    });
+  });
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const form = Object.fromEntries(url.searchParams);
+    if (req.method === "POST") {
+      const text = await readBody(req);
+      const type = req.headers["content-type"] ?? "";
+      if (text && !type.startsWith("application/x-www-form-urlencoded")) {
+        return send(res, 400, errorBody("validation_failed", 400, `expected a form-urlencoded body, got content-type "${type}"`));
+      }
+      Object.assign(form, Object.fromEntries(new URLSearchParams(text)));
+    }
+    res.setHeader("request-id", `local-${++requestCounter}`);
+    const match = /^\/v0\/([a-z_]+\.[a-z_]+)$/.exec(url.pathname);
+    requests.push({ method: req.method ?? "GET", path: url.pathname, form, at: new Date().toISOString() });
+    if (!match) return send(res, 404, errorBody("not_found", 404, `no such endpoint ${url.pathname}; expected /v0/<family>.<method>`));
+    const endpoint = match[1]!;
+
+    const statusFault = takeFault(endpoint, false);
+    if (statusFault) return sendFault(res, statusFault, form.dataset ?? DATASET);
+
+    const key = basicAuthUser(req.headers.authorization);
+    if (key === null || (options.apiKeys ? !options.apiKeys.includes(key) : !KEY_PATTERN.test(key))) {
+      return send(res, 401, errorBody("auth_authentication_failed", 401, "Authentication failed."));
+    }
+    const family = endpoint.startsWith("timeseries.") ? "timeseries" : endpoint.startsWith("symbology.") ? "symbology" : "metadata";
+    const limit = options.rateLimits?.[family];
+    if (limit !== undefined) {
+      const second = Math.floor(Date.now() / 1000);
+      const window = rateWindows.get(`${key}|${family}`) ?? { second, count: 0 };
+      if (window.second !== second) [window.second, window.count] = [second, 0];
+      window.count += 1;
+      rateWindows.set(`${key}|${family}`, window);
+      if (window.count > limit) {
+        res.setHeader("retry-after", "1");
+        return send(res, 429, errorBody("rate_limit_exceeded", 429, `Rate limit of ${limit} ${family} requests per second exceeded.`));
+      }
+    }
+
+    if (endpoint === "metadata.list_datasets") return send(res, 200, [...new Set([DATASET, ...entitled])]);
+    const datasetName = form.dataset;
+    if (!datasetName) return send(res, 400, errorBody("validation_failed", 400, "Missing required parameter `dataset`."));
+    if (!entitled.has(datasetName)) {
+      return send(res, 403, errorBody("auth_no_dataset_entitlement", 403, `No entitlement for dataset ${datasetName}.`, { dataset: datasetName }));
+    }
+    if (datasetName !== DATASET) return send(res, 404, errorBody("dataset_not_found", 404, `Dataset ${datasetName} was not found.`, { dataset: datasetName }));
+
+    switch (endpoint) {
+      case "metadata.get_dataset_range":
+        return send(res, 200, {
+          start: availableStart.iso,
+          end: availableEnd.iso,
+          schema: Object.fromEntries(SERVED_SCHEMAS.map((s) => [s, { start: availableStart.iso, end: availableEnd.iso }])),
+        });
+      case "metadata.list_schemas":
+        return send(res, 200, [...SERVED_SCHEMAS]);
+      case "symbology.resolve":
+        return resolveSymbols(res, form);
+      case "metadata.get_cost":
+      case "metadata.get_billable_size":
+      case "metadata.get_record_count":
+      case "timeseries.get_range":
+        return rangeEndpoint(endpoint, res, form);
+      default:
+        return send(res, 404, errorBody("not_found", 404, `the local server does not implement ${endpoint}`));
+    }
+  }
+
+  function resolveSymbols(res: ServerResponse, form: Record<string, string>): void {
+    const startDate = form.start_date;
+    if (!startDate || !/^\d{4}-\d{2}-\d{2}$/.test(startDate)) return send(res, 400, errorBody("validation_failed", 400, "`start_date` must be a YYYY-MM-DD date."));
+    const endDate = form.end_date ?? new Date(Date.parse(`${startDate}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    const symbols = splitSymbols(form.symbols);
+    const stypeIn = form.stype_in ?? "raw_symbol";
+    const days = dataset.days(BigInt(Date.parse(`${startDate}T00:00:00Z`)) * 1_000_000n, BigInt(Date.parse(`${endDate}T00:00:00Z`)) * 1_000_000n);
+    const result: Record<string, { d0: string; d1: string; s: string }[]> = {};
+    const notFound: string[] = [];
+    for (const symbol of symbols) {
+      const resolution = dataset.resolve([symbol], stypeIn, days);
+      if (resolution.ids.size === 0) notFound.push(symbol);
+      else result[symbol] = [...resolution.ids].map((id) => ({ d0: startDate, d1: endDate, s: String(id) }));
+    }
+    if (Object.keys(result).length === 0) {
+      return send(res, 422, errorBody("symbology_invalid_request", 422, "None of the symbols could be resolved.", { symbols, stype_in: stypeIn }));
+    }
+    send(res, 200, {
+      result,
+      symbols,
+      stype_in: stypeIn,
+      stype_out: form.stype_out ?? "instrument_id",
+      start_date: startDate,
+      end_date: endDate,
+      partial: [],
+      not_found: notFound,
+      message: notFound.length ? "Not all symbols could be resolved." : "OK",
+      status: notFound.length ? 2 : 0,
+    });
+  }
+
+  async function rangeEndpoint(endpoint: string, res: ServerResponse, form: Record<string, string>): Promise<void> {
+    const schema = form.schema as ServedSchema;
+    if (!SERVED_SCHEMAS.includes(schema)) {
+      return send(res, 422, errorBody("data_schema_not_fully_available", 422, `Schema \`${form.schema ?? ""}\` is not available here; the local server serves ${SERVED_SCHEMAS.join(", ")}.`));
+    }
+    const start = parseTimeParam(form.start);
+    if (!start) return send(res, 400, errorBody("validation_failed", 400, "`start` must be an ISO 8601 time, a YYYY-MM-DD date or UNIX nanoseconds."));
+    const end = form.end === undefined ? (start.dateOnly ? { ...start, ns: start.ns + 86_400_000_000_000n } : availableEnd) : parseTimeParam(form.end);
+    if (!end) return send(res, 400, errorBody("validation_failed", 400, "`end` must be an ISO 8601 time, a YYYY-MM-DD date or UNIX nanoseconds."));
+    if (end.ns <= start.ns) return send(res, 422, errorBody("data_end_before_start", 422, "`end` must be after `start`.", { start: form.start, end: form.end }));
+    if (start.ns < availableStart.ns) {
+      return send(res, 422, errorBody("data_start_before_available_start", 422, "`start` was before the available start.", { dataset: DATASET, start: form.start, available_start: availableStart.iso }));
+    }
+    if (start.ns >= availableEnd.ns) {
+      return send(res, 422, errorBody("data_start_after_available_end", 422, "`start` was after the available end.", { dataset: DATASET, start: form.start, available_end: availableEnd.iso }));
+    }
+    if (end.ns > availableEnd.ns) {
+      return send(res, 422, errorBody("data_end_after_available_end", 422, "`end` was after the available end.", { dataset: DATASET, end: form.end, available_end: availableEnd.iso }));
+    }
+    if (endpoint !== "timeseries.get_range" && (form.stype_out ?? "instrument_id") !== "instrument_id") {
+      return send(res, 400, errorBody("validation_failed", 400, "`stype_out` must be `instrument_id` for this endpoint."));
+    }
+    const symbols = splitSymbols(form.symbols ?? "ALL_SYMBOLS");
+    const stypeIn = form.stype_in ?? "raw_symbol";
+    if (stypeFromName(stypeIn) === undefined) return send(res, 400, errorBody("validation_failed", 400, `Unknown \`stype_in\` ${stypeIn}.`));
+    const limit = form.limit === undefined ? null : Number(form.limit);
+    if (limit !== null && (!Number.isInteger(limit) || limit <= 0)) return send(res, 400, errorBody("validation_failed", 400, "`limit` must be a positive integer."));
+
+    const fixture = fixtures.find((f) => f.schema === schema && symbols.every((s) => f.symbols.includes(s)) && start.ns < f.endNs && end.ns > f.startNs);
+    const result = fixture ? null : dataset.query({ schema, symbols, stypeIn, startNs: start.ns, endNs: end.ns, limit });
+    const notFound = result?.resolution.notFound ?? [];
+    if (result && notFound.length === symbols.length) {
+      const hint = stypeIn !== "parent" && symbols.some((s) => s.endsWith(".OPT")) ? " (parent symbols such as NQ.OPT need stype_in=parent)" : "";
+      return send(res, 422, errorBody("symbology_invalid_request", 422, `None of the symbols could be resolved${hint}.`, { symbols, stype_in: stypeIn }));
+    }
+    const recordCount = fixture ? fixture.recordCount : result!.records.length;
+    const billableBytes = recordCount * RECORD_BYTES[schema];
+    const warnings: string[] = [];
+    const degraded = (options.degradedDates ?? []).filter((date) => {
+      const dayNs = BigInt(Date.parse(`${date}T00:00:00Z`)) * 1_000_000n;
+      return dayNs < end.ns && dayNs + 86_400_000_000_000n > start.ns;
+    });
+    if (degraded.length > 0) {
+      warnings.push(`Warning: The streaming request contained one or more days which have reduced quality: ${degraded.map((d) => `${d} (degraded)`).join(", ")}.`);
+    }
+    if (recordCount === 0) warnings.push("Warning: No data found for the request you submitted.");
+    if (warnings.length > 0) res.setHeader("x-warning", JSON.stringify(warnings));
+
+    if (endpoint === "metadata.get_cost") return send(res, 200, Math.round((billableBytes / 1e9) * prices[schema] * 1e10) / 1e10);
+    if (endpoint === "metadata.get_billable_size") return send(res, 200, billableBytes);
+    if (endpoint === "metadata.get_record_count") return send(res, 200, recordCount);
+
+    if ((form.encoding ?? "dbn") !== "dbn") return send(res, 400, errorBody("validation_failed", 400, "The local server streams `encoding=dbn` only."));
+    const compression = form.compression ?? "zstd";
+    if (compression !== "zstd" && compression !== "none") return send(res, 400, errorBody("validation_failed", 400, "`compression` must be `zstd` or `none`."));
+    const chunks: Uint8Array[] = [];
+    if (fixture) {
+      chunks.push(fixture.zstdBytes);
+    } else {
+      const mappings = [...result!.resolution.rawSymbols.entries()].map(([raw, id]) => ({
+        raw_symbol: raw,
+        intervals: [{ start_date: yyyymmdd(start.ns), end_date: yyyymmdd(end.ns + 86_400_000_000_000n - 1n), symbol: String(id) }],
+      }));
+      const metadata = createMetadata({
+        dataset: DATASET,
+        schema: schemaFromName(schema)!,
+        start: start.ns,
+        end: end.ns,
+        limit: BigInt(limit ?? 0),
+        stype_in: stypeFromName(stypeIn) ?? null,
+        stype_out: SType.InstrumentId,
+        symbols,
+        partial: [],
+        not_found: notFound,
+        mappings,
+      });
+      const encoder = new DbnEncoder(metadata, (chunk) => chunks.push(chunk), { zstd: compression === "zstd", chunkBytes: 256 * 1024 });
+      for (const record of result!.records) encoder.write(record);
+      encoder.end();
+    }
+    res.statusCode = notFound.length > 0 ? 206 : 200;
+    res.setHeader("content-type", "application/octet-stream");
+    await streamBody(res, chunks, takeFault(endpoint, true));
+  }
+
+  function sendFault(res: ServerResponse, f: LocalServerFault, datasetName: string): void {
+    switch (f.kind) {
+      case "401":
+        return send(res, 401, errorBody("auth_authentication_failed", 401, "Authentication failed."));
+      case "403":
+        return send(res, 403, errorBody("auth_no_dataset_entitlement", 403, `No entitlement for dataset ${datasetName}.`, { dataset: datasetName }));
+      case "422":
+        return send(res, 422, errorBody("data_end_after_available_end", 422, "`end` was after the available end.", { dataset: datasetName, available_end: availableEnd.iso }));
+      case "429":
+        res.setHeader("retry-after", String(f.retryAfterSeconds ?? 1));
+        return send(res, 429, errorBody("rate_limit_exceeded", 429, "Too many requests."));
+      case "503":
+        return send(res, 503, errorBody("gateway_unavailable", 503, "The gateway is offline or overloaded."));
+      default:
+        return undefined;
+    }
+  }
+
+  async function streamBody(res: ServerResponse, chunks: Uint8Array[], f: LocalServerFault | null): Promise<void> {
+    const total = chunks.reduce((sum, c) => sum + c.length, 0);
+    const body = concat(chunks, total);
+    if (!f) {
+      res.setHeader("content-length", String(total));
+      res.end(body);
+      return;
+    }
+    if (f.kind === "truncate") {
+      // Chunked (no Content-Length), ended cleanly: only the zstd/DBN decoder can tell it is short.
+      res.end(body.subarray(0, Math.max(1, Math.floor(total * (f.keepFraction ?? 0.5)))));
+      return;
+    }
+    if (f.kind === "reset") {
+      res.setHeader("content-length", String(total));
+      res.write(body.subarray(0, Math.min(total - 1, f.afterBytes ?? Math.floor(total / 2))));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      res.socket?.destroy();
+      return;
+    }
+    if (f.kind === "slow") {
+      const step = f.bytesPerChunk ?? 64;
+      res.setHeader("content-length", String(total));
+      for (let offset = 0; offset < total; offset += step) {
+        if (res.destroyed) return;
+        res.write(body.subarray(offset, offset + step));
+        await new Promise((resolve) => setTimeout(resolve, f.delayMs ?? 200));
+      }
+      res.end();
+    }
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    setFault(next) {
+      fault = next ? { ...next, remaining: next.times ?? Number.POSITIVE_INFINITY } : null;
+    },
+    close() {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader("content-type", "application/json");
+  res.setHeader("content-length", String(Buffer.byteLength(text)));
+  res.end(text);
+}
+
+function basicAuthUser(header: string | undefined): string | null {
+  const match = /^Basic\s+(.+)$/i.exec(header ?? "");
+  if (!match) return null;
+  const decoded = Buffer.from(match[1]!, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  return colon < 0 ? decoded : decoded.slice(0, colon);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    req.on("data", (part: Buffer) => parts.push(part));
+    req.on("end", () => resolve(Buffer.concat(parts).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+/** Databento upper-cases symbols, except a continuous roll-rule letter (not needed here). */
+function splitSymbols(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => (/^\d+$/.test(s) ? s : s.toUpperCase()));
+}
+
+function yyyymmdd(ns: bigint): number {
+  return Number(new Date(Number(ns / 1_000_000n)).toISOString().slice(0, 10).replaceAll("-", ""));
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+export type { FixtureFile, ErrorCase };
+export { NQ_GENERATOR, generateDay, theoreticalPrice, openInterestFor, roundTick, strikeLadder, instrumentIdFor, previousBusinessDay } from "./nq-chain-generator.js";
+export type { GeneratedDay, GeneratedOption } from "./nq-chain-generator.js";
