@@ -1,0 +1,229 @@
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  BlockedError,
+  IncompleteDataError,
+  NoDataError,
+  normalizeChain,
+  RateLimitError,
+  runSources,
+  silentLogger,
+  TimeoutError,
+  type ChainRequest,
+  type Source,
+  type SourceResult,
+} from "@nq/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { barchartConfigSchema, barchartSource, type BarchartConfigInput } from "./index.js";
+import { recordingContext } from "./test-context.js";
+import { browserForTests, hasBarchartFixtures } from "./test-environment.js";
+import { startLocalBarchartSite, type LocalBarchartSite } from "./test-site/index.js";
+
+const browser = await browserForTests();
+const signal = () => new AbortController().signal;
+
+function configFor(site: LocalBarchartSite, extra: Partial<BarchartConfigInput> = {}) {
+  return barchartConfigSchema.parse({
+    base_url: site.url,
+    executable_path: browser.path ?? undefined,
+    min_interval_ms: 0,
+    jitter_ms: 0,
+    max_retries: 0,
+    retry_backoff_ms: 0,
+    timeout_ms: 15_000,
+    ...extra,
+  });
+}
+
+function normalized(result: SourceResult, request: ChainRequest = { product: "NQ" }) {
+  return normalizeChain(result, { source: "barchart", capabilities: barchartSource.capabilities, request, fetchedAt: new Date() });
+}
+
+describe.skipIf(browser.skip)(`Barchart in headless Chromium against the local site (${browser.message})`, () => {
+  let site: LocalBarchartSite;
+  let saveDir: string;
+  let source: Source;
+  const context = recordingContext();
+
+  beforeAll(async () => {
+    site = await startLocalBarchartSite({ weeksPerType: 2 });
+    saveDir = await mkdtemp(join(tmpdir(), "nq-barchart-save-"));
+    source = await barchartSource.create(configFor(site, { save_dir: saveDir }), context);
+  });
+  afterAll(async () => {
+    await source?.close();
+    await site?.close();
+    await rm(saveDir, { recursive: true, force: true });
+  });
+
+  it("scrapes every listed expiry with one browser and at most 2 requests per expiry after the first page", async () => {
+    const before = site.requests.length;
+    const result = await source.load({ product: "NQ" }, { signal: signal() });
+    const chain = normalized(result);
+    const log = site.requests.slice(before);
+
+    const expiries = new Set(site.series.map((s) => s.expiration));
+    expect(chain.optionsSummary.expirations).toEqual([...expiries].sort());
+    expect(chain.qualityMetrics.invalidRows).toBe(0);
+    expect(chain.optionsSummary.calls).toBe(chain.optionsSummary.puts);
+    expect(chain.metadata.delayed).toBe(true);
+    expect(context.launches()).toBe(1);
+
+    const [first, ...rest] = log;
+    expect(first).toMatchObject({ kind: "page", path: "/futures/quotes/NQ*0/options", status: 200 });
+    const quotes = rest.filter((r) => r.kind === "quotes");
+    expect(quotes).toHaveLength(site.series.length);
+    expect(rest.length).toBeLessThanOrEqual(2 * site.series.length);
+    // Sent like the page sends it: session cookie, XSRF header, raw=1, a browser UA without "Headless".
+    for (const request of quotes) {
+      expect(request).toMatchObject({ status: 200, xsrfValid: true, hadSessionCookie: true });
+      expect(request.query).toMatchObject({ list: "futures.options", raw: "1", groupBy: "optionType" });
+      expect(request.userAgent).not.toMatch(/Headless/);
+    }
+    // The page's own chain request was held back: one quotes request per series, no more.
+    expect(new Set(quotes.map((q) => q.query.symbol)).size).toBe(quotes.length);
+
+    // Each series' page gave its expiry and underlying; rows carry them.
+    for (const s of site.series) {
+      const ofSeries = chain.contracts.filter((c) => c.root === s.code.replace(/[FGHJKMNQUVXZ]\d\d$/, "") && c.expiration === s.expiration);
+      expect(ofSeries.length, s.code).toBeGreaterThan(0);
+      expect(ofSeries.every((c) => c.underlying === s.future)).toBe(true);
+    }
+  });
+
+  it("bounds the crawl by maxExpirations, nearest first, and reuses the same browser", async () => {
+    const before = site.requests.length;
+    const request = { product: "NQ", maxExpirations: 3 };
+    const chain = normalized(await source.load(request, { signal: signal() }), request);
+    const nearest = [...new Set(site.series.map((s) => s.expiration))].sort().slice(0, 3);
+    expect(chain.optionsSummary.expirations).toEqual(nearest);
+    expect(site.requests.slice(before).filter((r) => r.kind === "quotes")).toHaveLength(3);
+    expect(context.launches()).toBe(1);
+  });
+
+  it("fetches only the series types asked for", async () => {
+    const only = await barchartSource.create(configFor(site, { expiries: ["friday", "eom"] }), recordingContext());
+    try {
+      const chain = normalized(await only.load({ product: "NQ" }, { signal: signal() }));
+      const wanted = site.series.filter((s) => s.kind === "friday" || s.kind === "eom").map((s) => s.expiration);
+      expect(chain.optionsSummary.expirations).toEqual([...new Set(wanted)].sort());
+    } finally {
+      await only.close();
+    }
+  });
+
+  it("saved every raw response, and replays them offline to the same chain", async () => {
+    const folders = await readdir(saveDir);
+    expect(folders.length).toBeGreaterThanOrEqual(1);
+    const files = await readdir(join(saveDir, folders.sort()[0]!));
+    expect(files).toContain("manifest.json");
+    expect(files.filter((f) => f.endsWith(".quotes.json"))).toHaveLength(site.series.length);
+    expect(files.filter((f) => f.endsWith(".page.html"))).toHaveLength(site.series.length);
+
+    const replay = await barchartSource.create(barchartConfigSchema.parse({ mode: "saved", saved_dir: join(saveDir, folders.sort()[0]!) }), recordingContext());
+    const replayed = normalized(await replay.load({ product: "NQ" }, { signal: signal() }));
+    await replay.close();
+    expect(replayed.optionsSummary.expirations).toEqual([...new Set(site.series.map((s) => s.expiration))].sort());
+    expect(replayed.qualityMetrics.invalidRows).toBe(0);
+    expect(replayed.contracts.length).toBeGreaterThan(100);
+  });
+
+  it("turns each fault of the site into its typed error, without retrying blocks or rate limits", async () => {
+    const cases = [
+      ["block", BlockedError, /HTTP 403/],
+      ["challenge", BlockedError, /challenge/],
+      ["rate-limit", RateLimitError, /HTTP 429/],
+      ["malformed-json", IncompleteDataError, /malformed JSON/],
+      ["empty-chain", NoDataError, /empty chain|no NQ options data/],
+    ] as const;
+    for (const [fault, expected, message] of cases) {
+      site.setFault(fault);
+      const before = site.requests.length;
+      const error = await source.load({ product: "NQ", maxExpirations: 1 }, { signal: signal() }).then(() => null, (e: unknown) => e);
+      const sent = site.requests.slice(before).filter((r) => r.kind !== "other");
+      expect(error, fault).toBeInstanceOf(expected);
+      expect((error as Error).message, fault).toMatch(message);
+      // A refused page is not asked again, nor a bad quotes answer: no loop.
+      if (fault === "malformed-json" || fault === "empty-chain") {
+        expect(sent.filter((r) => r.kind === "quotes"), fault).toHaveLength(1);
+        const pages = sent.filter((r) => r.kind === "page").map((r) => r.path);
+        expect(new Set(pages).size, fault).toBe(pages.length);
+      } else {
+        expect(sent, fault).toHaveLength(1);
+      }
+    }
+    site.setFault({ kind: "rate-limit", retryAfterSeconds: 42 });
+    const limited = await source.load({ product: "NQ" }, { signal: signal() }).then(() => null, (e: unknown) => e);
+    expect((limited as RateLimitError).retryAfterMs).toBe(42_000);
+    site.setFault(null);
+    expect(context.launches()).toBe(1);
+  });
+
+  it("retries a transient failure a bounded number of times, then says so", async () => {
+    const retrying = await barchartSource.create(configFor(site, { max_retries: 2, retry_backoff_ms: 10 }), recordingContext());
+    try {
+      site.setFault("server-error");
+      const before = site.requests.length;
+      const error = await retrying.load({ product: "NQ", maxExpirations: 1 }, { signal: signal() }).then(() => null, (e: unknown) => e);
+      expect((error as Error).name).toBe("ServiceUnavailableError");
+      // One try and two retries of the first page, then it stops.
+      expect(site.requests.slice(before).filter((r) => r.kind === "page")).toHaveLength(3);
+    } finally {
+      site.setFault(null);
+      await retrying.close();
+    }
+  });
+
+  it("gives up on a slow site with a TimeoutError", async () => {
+    const impatient = await barchartSource.create(configFor(site, { timeout_ms: 700 }), recordingContext());
+    try {
+      site.setFault({ kind: "slow", delayMs: 2_500 });
+      const error = await impatient.load({ product: "NQ", maxExpirations: 1 }, { signal: signal() }).then(() => null, (e: unknown) => e);
+      expect(error).toBeInstanceOf(TimeoutError);
+    } finally {
+      site.setFault(null);
+      await impatient.close();
+    }
+  });
+
+  it("with runSources, a blocked Barchart falls back to the next source and the attempt says why", async () => {
+    const folders = (await readdir(saveDir)).sort();
+    const blockedSite = await startLocalBarchartSite({ fault: "block" });
+    try {
+      const run = await runSources(
+        [
+          { name: "barchart", definition: barchartSource as never, config: configFor(blockedSite) },
+          { name: "barchart-saved", definition: barchartSource as never, config: barchartConfigSchema.parse({ mode: "saved", saved_dir: join(saveDir, folders[0]!) }) },
+        ],
+        { request: { product: "NQ" }, policy: "fallback", log: silentLogger, retries: 1 },
+      );
+      expect(run.ok).toBe(true);
+      expect(run.source).toBe("barchart-saved");
+      expect(run.substituted).toBe(true);
+      expect(run.attempts[0]).toMatchObject({ source: "barchart", outcome: "failed", tries: 1 });
+      expect(run.attempts[0]!.reason).toMatch(/HTTP 403/);
+      expect(run.attempts[0]!.error).toMatchObject({ kind: "blocked", retryable: false });
+      expect(blockedSite.requests.filter((r) => r.kind !== "other")).toHaveLength(1);
+    } finally {
+      await blockedSite.close();
+    }
+  });
+});
+
+describe.skipIf(browser.skip || !hasBarchartFixtures)("the local site serving the real MC7M25 capture", () => {
+  it("yields the capture's 293 calls and 293 puts, dated by the page's expiry text", async () => {
+    const site = await startLocalBarchartSite({ today: "2025-06-08", weeksPerType: 1 });
+    const context = recordingContext(() => new Date("2025-06-09T05:32:18Z"));
+    const source = await barchartSource.create(configFor(site, { expiries: ["MC7M25"] }), context);
+    try {
+      const chain = normalized(await source.load({ product: "NQ" }, { signal: signal() }));
+      expect(chain.optionsSummary).toMatchObject({ calls: 293, puts: 293, expirations: ["2025-06-09"], underlying: "NQM25", underlyingPrice: 21745 });
+      expect(chain.contracts.every((c) => c.symbol.startsWith("MC7M5|"))).toBe(true);
+      expect(site.requests.filter((r) => r.kind === "quotes").map((r) => r.query.symbol)).toEqual(["MC7M25"]);
+    } finally {
+      await source.close();
+      await site.close();
+    }
+  });
+});
