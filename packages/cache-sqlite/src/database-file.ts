@@ -11,7 +11,7 @@ import { Kysely, SqliteDialect, sql } from "kysely";
 import type { Logger } from "@nq/core";
 import type { CacheDatabase } from "./database-schema.js";
 import { migrateToLatest } from "./migrations.js";
-import type { OpenNativeDatabase } from "./native-driver.js";
+import type { NativeSqliteDatabase, OpenNativeDatabase } from "./native-driver.js";
 
 export interface DatabaseFileOptions {
   /** Absolute path of the database file. */
@@ -24,16 +24,23 @@ export interface DatabaseFileOptions {
 
 export async function openCacheDatabase(options: DatabaseFileOptions): Promise<Kysely<CacheDatabase>> {
   mkdirSync(dirname(options.file), { recursive: true });
+  let setAside = false;
+  try {
+    // The file is renamed while SQLite still holds it: on close, SQLite deletes a WAL it could not use, and
+    // that WAL belongs with the file that is kept for a post-mortem.
+    return await openAndMigrate(options, (error) => {
+      if (isUnreadableDatabaseError(error) && isRegularFile(options.file)) {
+        setAsideUnreadableDatabase(options, error);
+        setAside = true;
+      }
+    });
+  } catch (error) {
+    if (!setAside) throw openFailure(options.file, error);
+  }
   try {
     return await openAndMigrate(options);
-  } catch (error) {
-    if (!isUnreadableDatabaseError(error) || !isRegularFile(options.file)) throw openFailure(options.file, error);
-    setAsideUnreadableDatabase(options, error);
-    try {
-      return await openAndMigrate(options);
-    } catch (second) {
-      throw openFailure(options.file, second);
-    }
+  } catch (second) {
+    throw openFailure(options.file, second);
   }
 }
 
@@ -55,8 +62,14 @@ export function isUnreadableDatabaseError(error: unknown): boolean {
   return code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_CANTOPEN" || code === "SQLITE_IOERR_SHORT_READ";
 }
 
-async function openAndMigrate(options: DatabaseFileOptions): Promise<Kysely<CacheDatabase>> {
-  const native = options.openNative(options.file, { timeout: options.busyTimeoutMs });
+async function openAndMigrate(options: DatabaseFileOptions, beforeClosingOnError?: (error: unknown) => void): Promise<Kysely<CacheDatabase>> {
+  let native: NativeSqliteDatabase;
+  try {
+    native = options.openNative(options.file, { timeout: options.busyTimeoutMs });
+  } catch (error) {
+    beforeClosingOnError?.(error);
+    throw error;
+  }
   const db = new Kysely<CacheDatabase>({ dialect: new SqliteDialect({ database: native }) });
   try {
     await sql.raw(`pragma busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`).execute(db);
@@ -71,7 +84,11 @@ async function openAndMigrate(options: DatabaseFileOptions): Promise<Kysely<Cach
     await migrateToLatest(db);
     return db;
   } catch (error) {
-    await db.destroy().catch(() => {});
+    try {
+      beforeClosingOnError?.(error);
+    } finally {
+      await db.destroy().catch(() => {});
+    }
     throw error;
   }
 }

@@ -158,6 +158,15 @@ export class SqliteChainCache implements ManagedChainCache {
     return Number(result.numDeletedRows);
   }
 
+  /** SQLite's own consistency check of the whole file; an empty list means it is sound. */
+  async integrityCheck(): Promise<string[]> {
+    if (this.closed) throw new Error(`cannot check the cache ${this.file}: it is closed`);
+    // Not guarded: a check must report damage, not repair it out of sight.
+    const result = await sql<{ integrity_check: string }>`pragma integrity_check`.execute(this.db);
+    const lines = result.rows.map((row) => row.integrity_check);
+    return lines.length === 1 && lines[0] === "ok" ? [] : lines;
+  }
+
   /** Safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -226,8 +235,9 @@ export class SqliteChainCache implements ManagedChainCache {
       return await operation();
     } catch (error) {
       if (!isUnreadableDatabaseError(error)) throw error;
-      await this.db.destroy().catch(() => {});
+      // Renamed before closing, so the WAL SQLite drops on close stays with the file kept for a post-mortem.
       setAsideUnreadableDatabase(this.options, error);
+      await this.db.destroy().catch(() => {});
       this.db = await openCacheDatabase(this.options);
       return await operation();
     }

@@ -1,0 +1,44 @@
+/**
+ * A separate process that writes entries through the built package, for the crash and concurrency tests.
+ * Argument: JSON { file, prefix, count, contracts, hangBeforeCommitAt?, waitForGo? }.
+ * Prints "ready" once the cache is open, "committed <i> <epoch ms>" after each write returns, and
+ * "in-transaction <i>" when it stops inside the transaction of entry `hangBeforeCommitAt` (to be killed).
+ * Warnings from the cache go to stderr, so the parent can prove none was about a busy database.
+ */
+import { createInterface } from "node:readline";
+import { cacheKeyFor, createLogger } from "@nq/core";
+import { openSqliteCache } from "../../dist/index.js";
+import { generatedChain } from "./generated-chain.mjs";
+
+const options = JSON.parse(process.argv[2] ?? "{}");
+const say = (line) => process.stdout.write(`${line}\n`);
+const log = createLogger((entry) => process.stderr.write(`${entry.level}: ${entry.message}\n`));
+
+let writing = -1;
+const cache = await openSqliteCache({
+  path: options.file,
+  busy_timeout_ms: 20_000,
+  log,
+  beforeCommit: async () => {
+    if (writing !== options.hangBeforeCommitAt) return;
+    say(`in-transaction ${writing}`);
+    setInterval(() => {}, 60_000); // stay alive, mid-transaction, until killed
+    await new Promise(() => {});
+  },
+});
+say("ready");
+if (options.waitForGo) {
+  const lines = createInterface({ input: process.stdin });
+  await new Promise((resolve) => lines.once("line", resolve));
+  lines.close();
+}
+
+for (let i = 0; i < options.count; i += 1) {
+  writing = i;
+  const request = { product: "NQ", asOf: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString() };
+  const chain = generatedChain(options.contracts, { source: options.prefix, seed: i, request });
+  await cache.set(cacheKeyFor(options.prefix, request), { chain, fetchedAt: new Date(), costUsd: 0.01 });
+  say(`committed ${i} ${Date.now()}`);
+}
+await cache.close();
+say("done");

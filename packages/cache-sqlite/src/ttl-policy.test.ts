@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { sqliteCacheConfigSchema } from "./config.js";
+import { parseDuration } from "./duration.js";
+import { createTtlPolicy } from "./ttl-policy.js";
+
+describe("parseDuration", () => {
+  it("reads unit durations, compound durations and seconds", () => {
+    expect(parseDuration("24h")).toBe(86_400_000);
+    expect(parseDuration("5m")).toBe(300_000);
+    expect(parseDuration("1h30m")).toBe(5_400_000);
+    expect(parseDuration("250ms")).toBe(250);
+    expect(parseDuration("2d")).toBe(172_800_000);
+    expect(parseDuration(90)).toBe(90_000);
+  });
+
+  it("rejects what it cannot read, saying what it expected", () => {
+    expect(() => parseDuration("24 hours")).toThrow(/like "24h".*got "24 hours"/);
+    expect(() => parseDuration("0s")).toThrow(/positive/);
+    expect(() => parseDuration(-5)).toThrow(/positive number of seconds/);
+  });
+});
+
+describe("the config schema", () => {
+  it("fills every default from an empty object", () => {
+    expect(sqliteCacheConfigSchema.parse({})).toEqual({
+      path: "outputs/cache.db",
+      ttl: "24h",
+      ttl_by_source: {},
+      market_hours: { open_ttl: "5m", holidays: [], early_closes: [] },
+      store_raw: false,
+      busy_timeout_ms: 5000,
+    });
+  });
+
+  it("accepts the whole `cache` object of a profile, plugin and enabled included", () => {
+    const parsed = sqliteCacheConfigSchema.parse({ enabled: true, plugin: "@nq/cache-sqlite", ttl: "market-hours", ttl_by_source: { saved: 3600 } });
+    expect(parsed.ttl).toBe("market-hours");
+    expect(parsed.ttl_by_source).toEqual({ saved: 3600 });
+  });
+
+  it("names the field and the expectation when a value is wrong", () => {
+    const messages = (input: unknown) => {
+      const result = sqliteCacheConfigSchema.safeParse(input);
+      return result.success ? [] : result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    };
+    expect(messages({ ttl: "1 day" }).join("\n")).toMatch(/^ttl: .*"24h"/m);
+    expect(messages({ market_hours: { holidays: ["2026-02-30"] } }).join("\n")).toMatch(/market_hours\.holidays\.0: expected a real calendar date/);
+    expect(messages({ market_hours: { early_closes: [{ date: "2026-11-27", close: "12.15" }] } }).join("\n")).toMatch(/close: expected a time as HH:MM/);
+    expect(messages({ busy_timeout_ms: -1 }).join("\n")).toMatch(/^busy_timeout_ms:/m);
+    expect(messages({ store_raw: "yes" }).join("\n")).toMatch(/^store_raw:/m);
+    expect(messages({ tll: "24h" }).join("\n")).toMatch(/tll/);
+  });
+});
+
+describe("createTtlPolicy", () => {
+  const fetched = new Date("2026-11-17T16:00:00Z"); // Tuesday 10:00 CT, Globex open
+
+  it("adds a fixed duration, per source when overridden", () => {
+    const policy = createTtlPolicy({ ttl: "24h", ttl_by_source: { barchart: "10m", saved: 60 } });
+    expect(policy.expiresAt("databento", fetched).toISOString()).toBe("2026-11-18T16:00:00.000Z");
+    expect(policy.expiresAt("barchart", fetched).toISOString()).toBe("2026-11-17T16:10:00.000Z");
+    expect(policy.expiresAt("saved", fetched).toISOString()).toBe("2026-11-17T16:01:00.000Z");
+  });
+
+  it("market-hours: a short TTL while Globex trades", () => {
+    const policy = createTtlPolicy({ ttl: "market-hours", market_hours: { open_ttl: "5m" } });
+    expect(policy.expiresAt("databento", fetched).toISOString()).toBe("2026-11-17T16:05:00.000Z");
+  });
+
+  it("market-hours: never past the session's close, so closing numbers are fetched again", () => {
+    const policy = createTtlPolicy({ ttl: "market-hours", market_hours: { open_ttl: "5m" } });
+    // Tuesday 15:58 CT → the entry ends at the 16:00 CT close, not at 16:03.
+    expect(policy.expiresAt("databento", new Date("2026-11-17T21:58:00Z")).toISOString()).toBe("2026-11-17T22:00:00.000Z");
+  });
+
+  it("market-hours: while closed, valid until the next open (break, weekend, holiday)", () => {
+    const policy = createTtlPolicy({ ttl: "market-hours", market_hours: { holidays: ["2026-11-26"] } });
+    expect(policy.expiresAt("databento", new Date("2026-11-17T22:30:00Z")).toISOString()).toBe("2026-11-17T23:00:00.000Z");
+    expect(policy.expiresAt("databento", new Date("2026-11-20T22:00:00Z")).toISOString()).toBe("2026-11-22T23:00:00.000Z");
+    expect(policy.expiresAt("databento", new Date("2026-11-25T22:10:00Z")).toISOString()).toBe("2026-11-26T23:00:00.000Z");
+  });
+
+  it("market-hours for one source only", () => {
+    const policy = createTtlPolicy({ ttl: "24h", ttl_by_source: { databento: "market-hours" } });
+    expect(policy.ruleFor("databento").kind).toBe("market-hours");
+    expect(policy.ruleFor("saved")).toEqual({ kind: "fixed", ms: 86_400_000 });
+  });
+});
