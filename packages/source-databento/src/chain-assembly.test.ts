@@ -1,0 +1,145 @@
+/**
+ * Acceptance: a full NQ chain from the local server over real HTTP, normalized by core, checked against
+ * values derived by hand from the generator's parameters (NQ_GENERATOR) and the calendar — not copied
+ * from output.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { normalizeChain, type OptionsChain } from "@nq/core";
+import { databento } from "./index.js";
+import { type LocalDatabentoServer, NQ_GENERATOR, startLocalDatabentoServer } from "./test-server/index.js";
+import { CANARY_KEY, signal, sourceFor } from "./test-support/source-harness.js";
+
+const tick = (x: number) => Math.round(x / NQ_GENERATOR.tick) * NQ_GENERATOR.tick;
+/** At the money the normal model's price is sigma / √(2π), sigma = F × vol × √(days/365). */
+const atmPrice = (future: number, days: number) => tick((future * NQ_GENERATOR.volatility * Math.sqrt(days / 365)) / Math.sqrt(2 * Math.PI));
+
+describe("NQ chain assembly over HTTP (definition ⋈ statistics ⋈ trades ⋈ bbo-1m)", () => {
+  let server: LocalDatabentoServer;
+  let chain: OptionsChain;
+  let warnings: string[];
+  let spendTotal: number;
+  let spendEntries: number;
+
+  beforeAll(async () => {
+    server = await startLocalDatabentoServer({ contracts: 200, apiKeys: [CANARY_KEY] });
+    const { source, spend } = await sourceFor({ api_key: CANARY_KEY, base_url: server.url });
+    const request = { product: "NQ" };
+    const result = await source.load(request, { signal: signal() });
+    warnings = result.warnings ?? [];
+    chain = normalizeChain(result, { source: "databento", capabilities: databento.capabilities, request, fetchedAt: new Date() });
+    spendTotal = spend.totalUsd;
+    spendEntries = spend.entries.length;
+  });
+  afterAll(async () => server.close());
+
+  it("is as of the dataset's available end (2026-11-20T21:00Z, a Friday) and complete", () => {
+    expect(chain.metadata.asOf).toBe("2026-11-20T21:00:00.000Z");
+    expect(chain.metadata.complete).toBe(true);
+    expect(chain.qualityMetrics.invalidRows).toBe(0);
+  });
+
+  it("has every series expiring on or after 2026-11-20: serial, weeklies, end-of-month, two quarterlies", () => {
+    // November serial (3rd Friday, Nov 20), Wednesday weekly Nov 25, Friday weekly Nov 27,
+    // end-of-month Mon Nov 30, December quarterly (Dec 18), March quarterly (Mar 19 2027).
+    expect(chain.optionsSummary.expirations).toEqual(["2026-11-20", "2026-11-25", "2026-11-27", "2026-11-30", "2026-12-18", "2027-03-19"]);
+    const roots = Object.fromEntries(chain.contracts.map((c) => [c.expiration, c.root]));
+    expect(roots).toEqual({ "2026-11-20": "NQ", "2026-11-25": "Q4C", "2026-11-27": "QN4", "2026-11-30": "QNE", "2026-12-18": "NQ", "2027-03-19": "NQ" });
+  });
+
+  it("has round(200 / (2 × 6)) = 17 strikes per expiry, calls and puts: 204 contracts, spreads left out", () => {
+    expect(chain.optionsSummary.total).toBe(6 * 17 * 2);
+    expect(chain.optionsSummary.calls).toBe(102);
+    expect(chain.optionsSummary.puts).toBe(102);
+    // Front future 21 000, 25-point steps near the money: 8 strikes each side of 21 000.
+    const december = chain.contracts.filter((c) => c.expiration === "2026-12-18" && c.right === "C").map((c) => c.strike);
+    expect(december[0]).toBe(21_000 - 8 * 25);
+    expect(december.at(-1)).toBe(21_000 + 8 * 25);
+    // March rides the next quarter's future: 21 000 + carry 150.
+    const march = chain.contracts.filter((c) => c.expiration === "2027-03-19").map((c) => c.strike);
+    expect(Math.min(...march)).toBe(21_150 - 200);
+    expect(chain.contracts.every((c) => c.multiplier === NQ_GENERATOR.multiplier)).toBe(true);
+  });
+
+  it("joins contract terms, open interest, settlement, volume, last and quotes per instrument", () => {
+    const call = chain.contracts.find((c) => c.expiration === "2026-12-18" && c.strike === 21_000 && c.right === "C")!;
+    const put = chain.contracts.find((c) => c.expiration === "2026-12-18" && c.strike === 21_000 && c.right === "P")!;
+    expect(call.symbol).toBe("NQZ6 C21000");
+    expect(call.underlying).toBe("NQZ6");
+    expect(call.rawStrike).toBe("21000000000000");
+    expect(call.expirationTime).toBe("2026-12-18T14:30:00.000Z");
+    // OI: base + peak at the money; puts × 1.1.
+    expect(call.openInterest).toBe(NQ_GENERATOR.openInterestBase + NQ_GENERATOR.openInterestPeak);
+    expect(put.openInterest).toBe(Math.round((NQ_GENERATOR.openInterestBase + NQ_GENERATOR.openInterestPeak) * NQ_GENERATOR.putOpenInterestFactor));
+    // Settlement of trading date Nov 19: 29 days to Dec 18.
+    expect(call.settlement).toBe(atmPrice(21_000, 29));
+    expect(put.settlement).toBe(call.settlement);
+    // Quotes of Nov 20 (28 days): half-spread 1 % of the price, on the tick.
+    const price = atmPrice(21_000, 28);
+    const half = Math.max(NQ_GENERATOR.tick, tick(price * NQ_GENERATOR.halfSpreadShare));
+    expect(call.bid).toBe(price - half);
+    expect(call.ask).toBe(price + half);
+    // 21 000 is the 9th of 17 ascending strikes (index 8): sizes base + 8 % 7 and base + 8 % 5.
+    expect(call.bidSize).toBe(NQ_GENERATOR.bidSizeBase + 1);
+    expect(call.askSize).toBe(NQ_GENERATOR.askSizeBase + 3);
+    expect(call.quoteTime).toBe("2026-11-20T20:55:00.000Z");
+    // Four trades of sizes 1..4 at the money; the last at price + 2 ticks.
+    expect(call.volume).toBe(1 + 2 + 3 + 4);
+    expect(call.last).toBe(price + 2 * NQ_GENERATOR.tick);
+  });
+
+  it("values away from the money follow the same parameters", () => {
+    const call = chain.contracts.find((c) => c.expiration === "2026-12-18" && c.strike === 21_200 && c.right === "C")!;
+    const expectedOi = Math.round(NQ_GENERATOR.openInterestBase + NQ_GENERATOR.openInterestPeak * Math.exp(-200 / NQ_GENERATOR.openInterestDecay));
+    expect(call.openInterest).toBe(expectedOi);
+    expect(call.settlement!).toBeLessThan(atmPrice(21_000, 29));
+    expect(call.bid!).toBeLessThan(call.ask!);
+  });
+
+  it("says which trading date the settlement and open interest are for", () => {
+    expect(warnings).toContain("settlement is for trading date 2026-11-19 (204 contracts)");
+    expect(warnings).toContain("open interest is for trading date 2026-11-19 (204 contracts)");
+  });
+
+  it("prices every data request first and records what it spent", () => {
+    const paths = server.requests.map((r) => `${r.path.slice(4)} ${r.form.schema ?? ""}`.trim());
+    for (const schema of ["definition", "statistics", "trades", "bbo-1m"]) {
+      const cost = paths.indexOf(`metadata.get_cost ${schema}`);
+      const data = paths.indexOf(`timeseries.get_range ${schema}`);
+      expect(cost, schema).toBeGreaterThanOrEqual(0);
+      expect(data, schema).toBeGreaterThan(cost);
+    }
+    expect(spendEntries).toBe(4);
+    expect(spendTotal).toBeGreaterThan(0);
+  });
+});
+
+describe("narrow requests and quote schemas", () => {
+  let server: LocalDatabentoServer;
+  beforeAll(async () => {
+    server = await startLocalDatabentoServer({ contracts: 200, apiKeys: [CANARY_KEY] });
+  });
+  afterAll(async () => server.close());
+
+  it("a strike window and maxExpirations select instruments before the market-data requests (by instrument_id)", async () => {
+    const { source } = await sourceFor({ api_key: CANARY_KEY, base_url: server.url, schemas: ["statistics", "mbp-1"] });
+    const request = { product: "NQ", maxExpirations: 2, strikeMin: 20_950, strikeMax: 21_050 };
+    const result = await source.load(request, { signal: signal() });
+    const chain = normalizeChain(result, { source: "databento", capabilities: databento.capabilities, request, fetchedAt: new Date() });
+    expect(chain.optionsSummary.expirations).toEqual(["2026-11-20", "2026-11-25"]);
+    expect(chain.optionsSummary.total).toBe(2 * 5 * 2);
+    expect(chain.qualityMetrics.filteredRows).toBe(0);
+    const marketRequest = server.requests.find((r) => r.path.endsWith("timeseries.get_range") && r.form.schema === "mbp-1")!;
+    expect(marketRequest.form.stype_in).toBe("instrument_id");
+    expect(marketRequest.form.symbols!.split(",")).toHaveLength(20);
+    // mbp-1 quotes; trades were not asked for, so volume and last are unknown (null), not 0.
+    expect(chain.contracts.every((c) => c.bid !== null && c.ask !== null)).toBe(true);
+    expect(chain.contracts.every((c) => c.volume === null && c.last === null)).toBe(true);
+  });
+
+  it("an explicit asOf inside the data is honoured", async () => {
+    const { source } = await sourceFor({ api_key: CANARY_KEY, base_url: server.url, schemas: ["statistics"] });
+    const result = await source.load({ product: "NQ", asOf: "2026-11-18T16:00:00Z" }, { signal: signal() });
+    expect(new Date(result.asOf).toISOString()).toBe("2026-11-18T16:00:00.000Z");
+    expect(result.warnings).toContain(`open interest is for trading date 2026-11-17 (${result.rows.length} contracts)`);
+  });
+});
