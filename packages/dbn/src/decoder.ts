@@ -30,17 +30,20 @@ export interface VisitResult {
   recordCount: number;
 }
 
-const readerCache = new Map<string, RecordReader>();
+const EMPTY = new Uint8Array(0);
+const OBJECT_SLICE = 16 * 1024;
+
+// Indexed [version][rtype]: this lookup runs once per decoded record.
+const readerTable: (RecordReader | undefined)[][] = [[], [], [], []];
 
 /** The object reader for (`version`, `rtype`), compiled once and cached. */
 export function recordReader(version: number, rtype: number): RecordReader {
-  const key = `${version}:${rtype}`;
-  let reader = readerCache.get(key);
+  const row = readerTable[version];
+  let reader = row?.[rtype];
   if (!reader) {
     const layout = layoutFor(version, rtype);
-    if (!layout) throw new Error(`no layout for rtype ${rtype} in DBN v${version}`);
-    reader = compileReader(layout);
-    readerCache.set(key, reader);
+    if (!row || !layout) throw new Error(`no layout for rtype ${rtype} in DBN v${version}`);
+    reader = row[rtype] = compileReader(layout);
   }
   return reader;
 }
@@ -86,6 +89,7 @@ export class DbnDecoder implements AsyncIterable<DbnRecord> {
   private fastVisitor: RecordVisitor | null = null;
   private metadataValue: Metadata | null = null;
   private done = false;
+  private rest: Uint8Array = EMPTY;
 
   constructor(input: DbnInput, private readonly options: DecodeOptions = {}) {
     this.chunks = decompressedChunks(input, options.compression);
@@ -120,13 +124,45 @@ export class DbnDecoder implements AsyncIterable<DbnRecord> {
     return this.metadataValue;
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<DbnRecord> {
+  /**
+   * Record objects one by one. A hand-written iterator rather than an async generator: records
+   * already decoded are handed out without a generator frame per record.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<DbnRecord> {
+    this.parser.drain();
+    let batch: DbnRecord[] = [];
+    let index = 0;
+    const next = async (): Promise<IteratorResult<DbnRecord>> => {
+      while (index >= batch.length) {
+        if (this.queue.length > 0) {
+          batch = this.queue.splice(0, this.queue.length);
+          index = 0;
+          break;
+        }
+        if (this.done) return { done: true, value: undefined };
+        await this.pump();
+      }
+      return { done: false, value: batch[index++]! };
+    };
+    return {
+      next: () => (index < batch.length ? Promise.resolve({ done: false, value: batch[index++]! }) : next()),
+      return: async () => {
+        this.done = true;
+        await this.chunks.return(undefined);
+        return { done: true, value: undefined };
+      },
+    };
+  }
+
+  /**
+   * Record objects in arrays, one array per decoded input chunk: the cheapest way to consume
+   * objects, since the inner loop is synchronous.
+   */
+  async *batches(): AsyncGenerator<DbnRecord[]> {
     this.parser.drain();
     for (;;) {
       if (this.queue.length > 0) {
-        // Hand out the batch and start a new one, so a slow consumer never holds two.
-        const batch = this.queue.splice(0, this.queue.length);
-        yield* batch;
+        yield this.queue.splice(0, this.queue.length);
         continue;
       }
       if (this.done) return;
@@ -143,13 +179,25 @@ export class DbnDecoder implements AsyncIterable<DbnRecord> {
   }
 
   private async pump(): Promise<void> {
-    const next = await this.chunks.next();
-    if (next.done) {
-      this.done = true;
-      this.parser.finish();
-      return;
+    let chunk = this.rest;
+    if (chunk.length === 0) {
+      const next = await this.chunks.next();
+      if (next.done) {
+        this.done = true;
+        this.parser.finish();
+        return;
+      }
+      chunk = next.value;
     }
-    this.parser.push(next.value);
+    // Objects are decoded in slices so a batch stays small enough to die young: a whole 1 MiB
+    // chunk of objects would survive into V8's old space and cost a major GC.
+    if (!this.fastVisitor && chunk.length > OBJECT_SLICE) {
+      this.rest = chunk.subarray(OBJECT_SLICE);
+      chunk = chunk.subarray(0, OBJECT_SLICE);
+    } else {
+      this.rest = EMPTY;
+    }
+    this.parser.push(chunk);
     if (this.parser.stopped) {
       this.done = true;
       await this.chunks.return(undefined);

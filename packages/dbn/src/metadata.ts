@@ -100,6 +100,9 @@ export function decodeMetadata(bytes: Uint8Array, offset = 0): Metadata {
       throw new DbnDecodeError("bad_metadata", offset + 53, "metadata symbol_cstr_len is 0");
     }
   }
+  if (end < 112) {
+    throw new DbnDecodeError("bad_metadata", offset + end, `metadata length ${length} leaves no room for the variable part`);
+  }
   const schemaDefinitionLength = view.getUint32(108, true);
   if (schemaDefinitionLength !== 0) {
     throw new DbnDecodeError("bad_metadata", offset + 108, `schema definitions are not supported (length ${schemaDefinitionLength})`);

@@ -19,6 +19,15 @@ export interface ParserOptions {
   unknownRType?: "error" | "skip";
 }
 
+const EMPTY = new Uint8Array(0);
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
 /**
  * Synchronous DBN state machine (prelude → metadata → records). Push decompressed bytes in any
  * chunking; at most one partial record (≤ 1020 bytes) plus an incomplete metadata block is
@@ -34,7 +43,7 @@ export class DbnParser {
   /** While true, bytes after the metadata are retained instead of visited (see DbnDecoder.metadata). */
   holdRecords = false;
 
-  private pending: Uint8Array = new Uint8Array(0);
+  private pending: Uint8Array = EMPTY;
   private metadataLength = -1;
   private sizes: Uint16Array;
   private readonly skipUnknown: boolean;
@@ -61,26 +70,43 @@ export class DbnParser {
 
   push(chunk: Uint8Array): void {
     if (this.stopped || (chunk.length === 0 && this.pending.length === 0)) return;
-    let bytes = chunk;
-    if (this.pending.length > 0) {
-      bytes = new Uint8Array(this.pending.length + chunk.length);
-      bytes.set(this.pending);
-      bytes.set(chunk, this.pending.length);
-    }
-    let start = 0;
     if (!this.ready) {
-      start = this.parseMetadata(bytes);
+      const bytes = this.pending.length > 0 ? concat(this.pending, chunk) : chunk;
+      this.pending = EMPTY;
+      const start = this.parseMetadata(bytes);
       if (start < 0) {
         this.pending = bytes.slice();
         return;
       }
-    }
-    if (this.holdRecords) {
-      this.pending = bytes.slice(start);
+      this.retain(bytes, this.holdRecords ? start : this.parseRecords(bytes, start));
       return;
     }
-    const consumed = this.parseRecords(bytes, start);
-    this.pending = consumed < bytes.length ? bytes.slice(consumed) : new Uint8Array(0);
+    let offset = 0;
+    if (this.pending.length > 0) {
+      // Records retained while holding, then the one record straddling the chunk boundary:
+      // only that record is copied, the rest of the chunk is parsed in place.
+      const pending = this.pending;
+      this.pending = EMPTY;
+      const consumed = this.parseRecords(pending, 0);
+      if (this.stopped) return;
+      const tail = pending.subarray(consumed);
+      if (tail.length > 0) {
+        const take = Math.min(tail[0]! * 4 - tail.length, chunk.length);
+        const joined = concat(tail, chunk.subarray(0, take));
+        offset = take;
+        if (this.parseRecords(joined, 0) < joined.length) {
+          this.pending = joined;
+          return;
+        }
+        if (this.stopped) return;
+      }
+    }
+    this.retain(chunk, this.parseRecords(chunk, offset));
+  }
+
+  /** Keeps the unconsumed tail of `bytes` (copied: callers may reuse their buffers). */
+  private retain(bytes: Uint8Array, consumed: number): void {
+    this.pending = consumed < bytes.length && !this.stopped ? bytes.slice(consumed) : EMPTY;
   }
 
   /** Visits records retained while `holdRecords` was set. */
