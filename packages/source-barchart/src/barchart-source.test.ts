@@ -52,7 +52,7 @@ describe.skipIf(browser.skip)(`Barchart in headless Chromium against the local s
     source = await barchartSource.create(configFor(site, { save_dir: saveDir }), context);
   });
   afterAll(async () => {
-    await source?.close();
+    await source.close?.();
     await site?.close();
     await rm(saveDir, { recursive: true, force: true });
   });
@@ -109,7 +109,7 @@ describe.skipIf(browser.skip)(`Barchart in headless Chromium against the local s
       const wanted = site.series.filter((s) => s.kind === "friday" || s.kind === "eom").map((s) => s.expiration);
       expect(chain.optionsSummary.expirations).toEqual([...new Set(wanted)].sort());
     } finally {
-      await only.close();
+      await only.close?.();
     }
   });
 
@@ -123,7 +123,7 @@ describe.skipIf(browser.skip)(`Barchart in headless Chromium against the local s
 
     const replay = await barchartSource.create(barchartConfigSchema.parse({ mode: "saved", saved_dir: join(saveDir, folders.sort()[0]!) }), recordingContext());
     const replayed = normalized(await replay.load({ product: "NQ" }, { signal: signal() }));
-    await replay.close();
+    await replay.close?.();
     expect(replayed.optionsSummary.expirations).toEqual([...new Set(site.series.map((s) => s.expiration))].sort());
     expect(replayed.qualityMetrics.invalidRows).toBe(0);
     expect(replayed.contracts.length).toBeGreaterThan(100);
@@ -171,7 +171,7 @@ describe.skipIf(browser.skip)(`Barchart in headless Chromium against the local s
       expect(site.requests.slice(before).filter((r) => r.kind === "page")).toHaveLength(3);
     } finally {
       site.setFault(null);
-      await retrying.close();
+      await retrying.close?.();
     }
   });
 
@@ -183,7 +183,7 @@ describe.skipIf(browser.skip)(`Barchart in headless Chromium against the local s
       expect(error).toBeInstanceOf(TimeoutError);
     } finally {
       site.setFault(null);
-      await impatient.close();
+      await impatient.close?.();
     }
   });
 
@@ -222,7 +222,7 @@ describe.skipIf(browser.skip || !hasBarchartFixtures)("the local site serving th
       expect(chain.contracts.every((c) => c.symbol.startsWith("MC7M5|"))).toBe(true);
       expect(site.requests.filter((r) => r.kind === "quotes").map((r) => r.query.symbol)).toEqual(["MC7M25"]);
     } finally {
-      await source.close();
+      await source.close?.();
       await site.close();
     }
   });
