@@ -13,7 +13,9 @@ export interface StreamSummary {
 }
 
 export async function decodeInto(input: DbnInput, records: ChainRecords, what: string, source: string): Promise<StreamSummary> {
-  const decoder = openDbn(input, { upgrade: true });
+  // Hold the body's iterator so a decode failure can release it (and the HTTP connection) at once.
+  const body = isAsyncIterable(input) ? input[Symbol.asyncIterator]() : null;
+  const decoder = openDbn(body ? { [Symbol.asyncIterator]: () => body } : input, { upgrade: true });
   let count = 0;
   try {
     for await (const record of decoder) {
@@ -22,8 +24,13 @@ export async function decodeInto(input: DbnInput, records: ChainRecords, what: s
     }
     return { metadata: await decoder.metadata(), records: count };
   } catch (error) {
+    await body?.return?.(undefined).catch(() => undefined);
     throw decodeFailure(error, what, count, source);
   }
+}
+
+function isAsyncIterable(input: DbnInput): input is AsyncIterable<Uint8Array> {
+  return typeof (input as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === "function" && typeof (input as ReadableStream).getReader !== "function";
 }
 
 function decodeFailure(error: unknown, what: string, count: number, source: string): SourceError | unknown {
