@@ -74,12 +74,17 @@ describe.skipIf(browser.skip)(`Barchart in headless Chromium against the local s
     expect(first).toMatchObject({ kind: "page", path: "/futures/quotes/NQ*0/options", status: 200 });
     const quotes = rest.filter((r) => r.kind === "quotes");
     expect(quotes).toHaveLength(site.series.length);
-    expect(rest.length).toBeLessThanOrEqual(2 * site.series.length);
+    // Pages and quotes requests; the browser's own favicon probes ("other") are not data requests.
+    const dataRequests = rest.filter((r) => r.kind !== "other");
+    expect(dataRequests.length).toBeLessThanOrEqual(2 * site.series.length);
+    expect(dataRequests.filter((r) => r.kind === "page")).toHaveLength(site.series.length - 1);
     // Sent like the page sends it: session cookie, XSRF header, raw=1, a browser UA without "Headless".
     for (const request of quotes) {
       expect(request).toMatchObject({ status: 200, xsrfValid: true, hadSessionCookie: true });
       expect(request.query).toMatchObject({ list: "futures.options", raw: "1", groupBy: "optionType" });
       expect(request.userAgent).not.toMatch(/Headless/);
+      expect(request.headerNames).toContain("x-xsrf-token");
+      expect(request.headerNames.filter((h) => h.startsWith("x-nq"))).toEqual([]);
     }
     // The page's own chain request was held back: one quotes request per series, no more.
     expect(new Set(quotes.map((q) => q.query.symbol)).size).toBe(quotes.length);

@@ -12,6 +12,8 @@ import { RequestSpacer, untilAborted, withRetries } from "./politeness.js";
 import { classifyPageAnswer, classifyQuotesAnswer, type HttpAnswer } from "./response-classifier.js";
 
 const SOURCE = "barchart";
+/** Marks our own in-page request so the page's duplicate can be held back; stripped before sending. */
+const OWN_REQUEST_HEADER = "x-nq-own-request";
 
 export interface LoadedPage {
   url: string;
@@ -40,8 +42,6 @@ interface InPageAnswer {
 
 export class BrowserSession implements SeriesFetcher {
   private readonly spacer: RequestSpacer;
-  /** The page's own script would request the chain too; only our request is let through (half the load). */
-  private apiAllowed = false;
 
   private constructor(
     private readonly launched: LaunchedBrowser,
@@ -73,13 +73,20 @@ export class BrowserSession implements SeriesFetcher {
     }
   }
 
-  /** Images, fonts and media are not needed to read the page; nor is the page's own chain request. */
+  /**
+   * Images, fonts and media are not needed to read the page; nor is the page's own chain request. Ours
+   * carries a marker header, which is removed here before the request leaves the browser.
+   */
   private screen(request: HTTPRequest): void {
     if (request.isInterceptResolutionHandled()) return;
     const type = request.resourceType();
-    const isApi = request.url().includes("/proxies/core-api/");
-    if (type === "image" || type === "media" || type === "font" || (isApi && !this.apiAllowed)) {
+    const headers = request.headers();
+    const ours = OWN_REQUEST_HEADER in headers;
+    if (type === "image" || type === "media" || type === "font" || (request.url().includes("/proxies/core-api/") && !ours)) {
       void request.abort("blockedbyclient").catch(() => {});
+    } else if (ours) {
+      delete headers[OWN_REQUEST_HEADER];
+      void request.continue({ headers }).catch(() => {});
     } else {
       void request.continue().catch(() => {});
     }
@@ -136,14 +143,11 @@ export class BrowserSession implements SeriesFetcher {
     await this.spacer.next(signal);
     this.log.debug(`requesting ${url}`);
     const work = (async () => {
-      this.apiAllowed = true;
       let answer: InPageAnswer;
       try {
-        answer = await this.page.evaluate(fetchFromPage, url, this.config.timeout_ms);
+        answer = await this.page.evaluate(fetchFromPage, url, this.config.timeout_ms, OWN_REQUEST_HEADER);
       } catch (error) {
         throw new NetworkError(SOURCE, `the in-page quotes request to ${url} failed: ${(error as Error).message.split("\n")[0]}`, { cause: error });
-      } finally {
-        this.apiAllowed = false;
       }
       if (answer.timedOut) {
         throw new TimeoutError(SOURCE, `the quotes request got no answer within ${this.config.timeout_ms} ms (${url}); raise timeout_ms or try later`, {
@@ -165,7 +169,7 @@ export class BrowserSession implements SeriesFetcher {
  * Runs inside the page: the same request the page's script makes. The XSRF cookie is stored
  * percent-encoded (sometimes twice), so it is decoded until it stops changing.
  */
-async function fetchFromPage(url: string, timeoutMs: number): Promise<InPageAnswer> {
+async function fetchFromPage(url: string, timeoutMs: number, marker: string): Promise<InPageAnswer> {
   const cookie = document.cookie
     .split(";")
     .map((part) => part.trim())
@@ -181,7 +185,7 @@ async function fetchFromPage(url: string, timeoutMs: number): Promise<InPageAnsw
     if (decoded === token) break;
     token = decoded;
   }
-  const headers: Record<string, string> = { Accept: "application/json" };
+  const headers: Record<string, string> = { Accept: "application/json", [marker]: "1" };
   if (token) headers["X-XSRF-TOKEN"] = token;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);

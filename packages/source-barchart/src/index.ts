@@ -52,13 +52,21 @@ export default barchartSource;
 class LiveBarchartSource implements Source {
   private session: Promise<BrowserSession> | null = null;
   private closed = false;
+  /** Loads share one tab, so they take turns. */
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly config: BarchartConfig,
     private readonly context: SourceContext,
   ) {}
 
-  async load(request: ChainRequest, { signal }: LoadOptions): Promise<SourceResult> {
+  load(request: ChainRequest, options: LoadOptions): Promise<SourceResult> {
+    const run = this.turn.then(() => this.loadNow(request, options));
+    this.turn = run.catch(() => {});
+    return run;
+  }
+
+  private async loadNow(request: ChainRequest, { signal }: LoadOptions): Promise<SourceResult> {
     throwIfAborted(signal);
     const plan = planCrawl(request, this.config, this.context.now());
     const session = await untilAborted(this.openSession(), signal);

@@ -39,6 +39,8 @@ export interface SiteRequest {
   xsrfValid: boolean;
   hadSessionCookie: boolean;
   userAgent: string | null;
+  /** Lower-case names of the request's headers (to check what a client sends). */
+  headerNames: string[];
   fault: SiteFaultKind | null;
 }
 
@@ -110,6 +112,7 @@ export async function startLocalBarchartSite(options: LocalBarchartSiteOptions =
       xsrfValid: token !== undefined && header === token,
       hadSessionCookie: token !== undefined,
       userAgent: req.headers["user-agent"] ?? null,
+      headerNames: Object.keys(req.headers),
       fault: active?.kind ?? null,
     };
     requests.push(entry);
