@@ -22,7 +22,13 @@ export interface DatabaseFileOptions {
   now: () => Date;
 }
 
-export async function openCacheDatabase(options: DatabaseFileOptions): Promise<Kysely<CacheDatabase>> {
+/** The open file: kysely for every query, and the native handle for the maintenance kysely cannot run. */
+export interface OpenCacheDatabase {
+  db: Kysely<CacheDatabase>;
+  native: NativeSqliteDatabase;
+}
+
+export async function openCacheDatabase(options: DatabaseFileOptions): Promise<OpenCacheDatabase> {
   mkdirSync(dirname(options.file), { recursive: true });
   let setAside = false;
   try {
@@ -62,7 +68,7 @@ export function isUnreadableDatabaseError(error: unknown): boolean {
   return code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_CANTOPEN" || code === "SQLITE_IOERR_SHORT_READ";
 }
 
-async function openAndMigrate(options: DatabaseFileOptions, beforeClosingOnError?: (error: unknown) => void): Promise<Kysely<CacheDatabase>> {
+async function openAndMigrate(options: DatabaseFileOptions, beforeClosingOnError?: (error: unknown) => void): Promise<OpenCacheDatabase> {
   let native: NativeSqliteDatabase;
   try {
     native = options.openNative(options.file, { timeout: options.busyTimeoutMs });
@@ -73,7 +79,9 @@ async function openAndMigrate(options: DatabaseFileOptions, beforeClosingOnError
   const db = new Kysely<CacheDatabase>({ dialect: new SqliteDialect({ database: native }) });
   try {
     await sql.raw(`pragma busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`).execute(db);
-    // Reading the journal mode is the first read of the file header: random bytes fail here.
+    // Only takes effect on a new, empty file (SQLite's rule), before WAL mode writes its first page: lets
+    // purge and clear give space back. Reading it is also the first read of the header: random bytes fail here.
+    await sql`pragma auto_vacuum = incremental`.execute(db);
     const mode = await sql<{ journal_mode: string }>`pragma journal_mode = wal`.execute(db);
     if (mode.rows[0]?.journal_mode !== "wal") {
       options.log.warn(`SQLite refused WAL mode for ${options.file} (got "${mode.rows[0]?.journal_mode}"); concurrent runs may wait on each other`);
@@ -82,7 +90,7 @@ async function openAndMigrate(options: DatabaseFileOptions, beforeClosingOnError
     // power cut lose the last commits, which a cache can afford.
     await sql`pragma synchronous = normal`.execute(db);
     await migrateToLatest(db);
-    return db;
+    return { db, native };
   } catch (error) {
     try {
       beforeClosingOnError?.(error);

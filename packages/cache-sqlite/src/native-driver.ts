@@ -8,6 +8,12 @@ import type { SqliteDatabase } from "kysely";
 export interface NativeSqliteDatabase extends SqliteDatabase {
   /** better-sqlite3 sets this to false once the connection is closed. */
   readonly open?: boolean;
+  /**
+   * Runs SQL to completion. Needed for `pragma incremental_vacuum`, which frees one page per step: a
+   * prepared statement run once (all kysely can do) frees one page. Optional: without it, purge and
+   * clear leave the freed pages in the file for reuse.
+   */
+  exec?(sql: string): unknown;
 }
 
 export interface NativeOpenOptions {

@@ -133,6 +133,18 @@ describe("SqliteChainCache: expiry", () => {
     expect((await cache.stats(later)).entries).toBe(0);
     await cache.close();
   });
+
+  it("gives the space of cleared entries back to the file system", async () => {
+    const cache = await openSqliteCache({ baseDir: tempFolder() });
+    for (let i = 0; i < 5; i += 1) {
+      await cache.set(cacheKeyFor(`source-${i}`, request), { chain: generatedChain(1000, { seed: i }), fetchedAt, costUsd: 0 });
+    }
+    const full = (await cache.stats(fetchedAt)).sizeBytes;
+    expect(await cache.clear()).toBe(5);
+    const emptied = (await cache.stats(fetchedAt)).sizeBytes;
+    expect(emptied).toBeLessThan(full / 4);
+    await cache.close();
+  });
 });
 
 describe("SqliteChainCache: stats", () => {

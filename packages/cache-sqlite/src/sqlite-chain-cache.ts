@@ -17,7 +17,14 @@ import {
   type OptionsChain,
 } from "@nq/core";
 import type { CacheDatabase, CacheEntryTable } from "./database-schema.js";
-import { isUnreadableDatabaseError, openCacheDatabase, setAsideUnreadableDatabase, type DatabaseFileOptions } from "./database-file.js";
+import {
+  isUnreadableDatabaseError,
+  openCacheDatabase,
+  setAsideUnreadableDatabase,
+  type DatabaseFileOptions,
+  type OpenCacheDatabase,
+} from "./database-file.js";
+import type { NativeSqliteDatabase } from "./native-driver.js";
 import { compressRaw, decompressRaw } from "./raw-payload.js";
 import type { TtlPolicy } from "./ttl-policy.js";
 
@@ -33,13 +40,15 @@ export interface SqliteChainCacheOptions extends DatabaseFileOptions {
 
 export class SqliteChainCache implements ManagedChainCache {
   private db: Kysely<CacheDatabase>;
+  private native: NativeSqliteDatabase;
   private closed = false;
 
   private constructor(
     private readonly options: SqliteChainCacheOptions,
-    db: Kysely<CacheDatabase>,
+    opened: OpenCacheDatabase,
   ) {
-    this.db = db;
+    this.db = opened.db;
+    this.native = opened.native;
   }
 
   static async open(options: SqliteChainCacheOptions): Promise<SqliteChainCache> {
@@ -149,12 +158,14 @@ export class SqliteChainCache implements ManagedChainCache {
     const result = await this.guarded("delete", () =>
       this.db.deleteFrom("cache_entries").where("expires_at", "<=", now.toISOString()).executeTakeFirst(),
     );
+    await this.giveSpaceBack();
     return Number(result.numDeletedRows);
   }
 
   /** Deletes every entry. The hit/miss counters are history, not entries, and are kept. */
   async clear(): Promise<number> {
     const result = await this.guarded("delete", () => this.db.deleteFrom("cache_entries").executeTakeFirst());
+    await this.giveSpaceBack();
     return Number(result.numDeletedRows);
   }
 
@@ -205,6 +216,23 @@ export class SqliteChainCache implements ManagedChainCache {
     };
   }
 
+  /**
+   * Returns freed pages to the file system and folds the WAL into the file. Best effort: another process
+   * reading at the same moment only means the WAL is truncated later.
+   */
+  private async giveSpaceBack(): Promise<void> {
+    try {
+      if (!this.native.exec) return;
+      // Through the connection kysely serializes, so no query of ours is in flight meanwhile.
+      await this.db.connection().execute(async () => {
+        this.native.exec!("pragma incremental_vacuum");
+        this.native.exec!("pragma wal_checkpoint(TRUNCATE)");
+      });
+    } catch (error) {
+      this.log.debug(`could not shrink the cache file: ${(error as Error).message}`);
+    }
+  }
+
   /** Counting is bookkeeping: when it fails (a long lock held elsewhere), the lookup still answers. */
   private async count(source: string, outcome: "hit" | "miss", savedUsd: number): Promise<void> {
     const hit = outcome === "hit" ? 1 : 0;
@@ -238,7 +266,7 @@ export class SqliteChainCache implements ManagedChainCache {
       // Renamed before closing, so the WAL SQLite drops on close stays with the file kept for a post-mortem.
       setAsideUnreadableDatabase(this.options, error);
       await this.db.destroy().catch(() => {});
-      this.db = await openCacheDatabase(this.options);
+      ({ db: this.db, native: this.native } = await openCacheDatabase(this.options));
       return await operation();
     }
   }
