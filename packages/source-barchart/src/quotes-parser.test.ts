@@ -68,6 +68,13 @@ describe.skipIf(!hasBarchartFixtures)(`real captures (${hasBarchartFixtures ? ba
 
   it("MC7M25: the rows described in the reference read as documented", () => {
     const { quotes } = parseQuotesResponse(countsOf("quotes_MC7M25_2025-06-08.json").text);
+    // The figures SOURCES.md gives for this capture.
+    expect([quotes.filter((q) => q.right === "C").length, quotes.filter((q) => q.right === "P").length]).toEqual([293, 293]);
+    expect([quotes.filter((q) => q.bid === null).length, quotes.filter((q) => q.ask === null).length]).toEqual([108, 0]);
+    expect(quotes.filter((q) => q.isSettlement)).toHaveLength(475);
+    expect([quotes.filter((q) => q.volume === null).length, quotes.filter((q) => q.openInterest === null).length]).toEqual([323, 268]);
+    expect(quotes.filter((q) => q.open === null)).toHaveLength(336);
+    expect(quotes.filter((q) => q.tradeTime !== null)).toHaveLength(109);
     const deepCall = quotes.find((q) => q.strike === 15000 && q.right === "C")!;
     expect(deepCall).toMatchObject({ bid: 6696.75, ask: 6781.25, last: 6787, settlement: null, isSettlement: false, open: null, volume: null, openInterest: null });
     expect(deepCall).toMatchObject({ tradeDate: "2025-06-06", tradeTime: null, premium: 135740, priceChange: 207.75 });

@@ -25,11 +25,14 @@ export function captureToResult(capture: ChainCapture, options: { savedTo?: stri
   let underlying: string | null = null;
   let underlyingPrice: number | null = null;
   let emptySeries = 0;
+  // Rows Barchart sent that did not make it into the result: the chain is then not complete.
+  let rowsLost = false;
 
   for (const captured of capture.series) {
     const page = parseSeriesPage(captured.pageHtml);
     const parsed = parseQuotesResponse(captured.quotesBody);
     for (const problem of parsed.problems) warnings.push(`${captured.seriesCode}: unreadable ${problem}`);
+    if (parsed.problems.length > 0) rowsLost = true;
     if (parsed.quotes.length === 0) {
       emptySeries += 1;
       warnings.push(`${captured.seriesCode}: Barchart returned an empty chain`);
@@ -37,10 +40,12 @@ export function captureToResult(capture: ChainCapture, options: { savedTo?: stri
     }
     if (!page.expiration) {
       warnings.push(`${captured.seriesCode}: ${parsed.quotes.length} rows dropped: the page gave no expiry date`);
+      rowsLost = true;
       continue;
     }
     if (parsed.total !== null && parsed.total !== parsed.quotes.length + parsed.problems.length) {
       warnings.push(`${captured.seriesCode}: the response says ${parsed.total} rows but holds ${parsed.quotes.length + parsed.problems.length}`);
+      rowsLost = true;
     }
     if (underlying === null) {
       underlying = page.future;
@@ -68,7 +73,7 @@ export function captureToResult(capture: ChainCapture, options: { savedTo?: stri
     delayed: true,
     underlying,
     underlyingPrice,
-    complete: warnings.every((w) => !/unreadable|dropped|holds/.test(w)),
+    complete: !rowsLost,
     warnings,
     rawDataAvailable: Boolean(options.savedTo),
     series: summaries,
