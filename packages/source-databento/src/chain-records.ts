@@ -106,8 +106,10 @@ export class ChainRecords {
       this.ignoredRecords++;
       return;
     }
+    // Index points ("IPNT") × unit_of_measure_qty is the dollar multiplier; anything else is left to
+    // core's NQ default rather than guessed.
     const qty = record.unit_of_measure_qty;
-    const multiplier = qty !== UNDEF_PRICE && qty > 0n ? Number(qty) / 1e9 : null;
+    const multiplier = record.unit_of_measure === "IPNT" && qty !== UNDEF_PRICE && qty > 0n ? Number(qty) / 1e9 : null;
     this.definitions.set(id, {
       instrumentId: id,
       rawSymbol: record.raw_symbol,

@@ -65,15 +65,25 @@ export class GeneratedDataset {
       ...day.options.map((o) => ({ id: o.instrumentId, raw: o.rawSymbol, asset: o.asset })),
       ...day.spreads.map((s) => ({ id: s.instrumentId, raw: s.rawSymbol, asset: "NQ" })),
     ]);
+    const index = (key: (i: (typeof instruments)[number]) => string) => {
+      const map = new Map<string, typeof instruments>();
+      for (const i of instruments) {
+        const list = map.get(key(i));
+        if (list) list.push(i);
+        else map.set(key(i), [i]);
+      }
+      return map;
+    };
+    const lookup =
+      stypeIn === "parent"
+        ? index((i) => `${i.asset}.OPT`)
+        : stypeIn === "instrument_id"
+          ? index((i) => String(i.id))
+          : stypeIn === "raw_symbol"
+            ? index((i) => i.raw)
+            : new Map<string, typeof instruments>();
     for (const symbol of symbols) {
-      let matched: typeof instruments;
-      if (symbol === "ALL_SYMBOLS") matched = instruments;
-      else if (stypeIn === "parent") {
-        const parent = /^([A-Z0-9]+)\.OPT$/.exec(symbol)?.[1];
-        matched = parent ? instruments.filter((i) => i.asset === parent) : [];
-      } else if (stypeIn === "instrument_id") matched = instruments.filter((i) => String(i.id) === symbol);
-      else if (stypeIn === "raw_symbol") matched = instruments.filter((i) => i.raw === symbol);
-      else matched = [];
+      const matched = symbol === "ALL_SYMBOLS" ? instruments : (lookup.get(symbol) ?? []);
       if (matched.length === 0) notFound.push(symbol);
       for (const i of matched) {
         ids.add(i.id);
