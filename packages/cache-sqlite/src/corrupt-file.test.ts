@@ -91,3 +91,11 @@ describe("a corrupt or unreadable cache file", () => {
     expect(statSync(join(dir, "cache.db")).isDirectory()).toBe(true);
   });
 });
+
+describe("a path that cannot hold the cache", () => {
+  it("fails with the path when its folder cannot be created", async () => {
+    const dir = tempFolder();
+    writeFileSync(join(dir, "not-a-folder"), "x");
+    await expect(openSqliteCache({ baseDir: dir, path: "not-a-folder/cache.db" })).rejects.toThrow(/cannot open the cache database .*not-a-folder\/cache\.db: .*(EEXIST|ENOTDIR)/);
+  });
+});

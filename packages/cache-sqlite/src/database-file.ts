@@ -29,7 +29,11 @@ export interface OpenCacheDatabase {
 }
 
 export async function openCacheDatabase(options: DatabaseFileOptions): Promise<OpenCacheDatabase> {
-  mkdirSync(dirname(options.file), { recursive: true });
+  try {
+    mkdirSync(dirname(options.file), { recursive: true });
+  } catch (error) {
+    throw openFailure(options.file, error);
+  }
   let setAside = false;
   try {
     // The file is renamed while SQLite still holds it: on close, SQLite deletes a WAL it could not use, and
