@@ -2,8 +2,10 @@
  * Real Databento DBN files served verbatim (the upstream test files in ../shared, never copied into the
  * repo): a get_range whose schema, symbols and window match one gets its exact bytes.
  */
+import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { decodeDbn, schemaName, UNDEF_TIMESTAMP, zstdCompress, isZstd } from "@nq/dbn";
 
 export interface FixtureFile {
@@ -14,6 +16,17 @@ export interface FixtureFile {
   endNs: bigint;
   recordCount: number;
   zstdBytes: Uint8Array;
+}
+
+/**
+ * Where the upstream GLBX.MDP3 fixtures are when the shared folder is present: NQ_SHARED_DIR, else
+ * `<repo root>/../shared` (this file sits 4 levels under the repo root, in src/ or dist/). Null otherwise.
+ */
+export function defaultFixturesDir(): string | null {
+  const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
+  const shared = process.env.NQ_SHARED_DIR ?? resolve(repoRoot, "../shared");
+  const dir = join(shared, "fixtures/databento/databento-python/GLBX.MDP3");
+  return existsSync(dir) ? dir : null;
 }
 
 export async function loadFixtures(dir: string): Promise<FixtureFile[]> {

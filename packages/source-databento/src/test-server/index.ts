@@ -12,7 +12,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { DbnEncoder, createMetadata, schemaFromName, SType, stypeFromName } from "@nq/dbn";
-import { type FixtureFile, loadFixtures } from "./fixtures.js";
+import { defaultFixturesDir, type FixtureFile, loadFixtures } from "./fixtures.js";
 import { GeneratedDataset, RECORD_BYTES, SERVED_SCHEMAS, type ServedSchema } from "./generated-dataset.js";
 import { errorBody, type ErrorCase } from "./error-bodies.js";
 import { parseTimeParam } from "./time-params.js";
@@ -52,7 +52,10 @@ export interface LocalDatabentoServerOptions {
   degradedDates?: string[];
   /** Requests per second per key and family before 429 (Databento: metadata 20, timeseries 100, symbology 100); off by default. */
   rateLimits?: { metadata?: number; timeseries?: number; symbology?: number };
-  /** A folder of real Databento DBN files (e.g. ../shared/fixtures/databento/databento-python/GLBX.MDP3), served verbatim when a request matches them. */
+  /**
+   * A folder of real Databento DBN files, served verbatim when a request matches them. Default: the
+   * upstream GLBX.MDP3 fixtures in ../shared (or NQ_SHARED_DIR) when present; null turns them off.
+   */
   fixturesDir?: string | null;
 }
 
@@ -83,7 +86,8 @@ export async function startLocalDatabentoServer(options: LocalDatabentoServerOpt
   const availableEnd = parseTimeParam(options.availableEnd ?? "2026-11-20T21:00:00Z")!;
   const prices = { ...DEFAULT_PRICES, ...options.pricesUsdPerGb };
   const entitled = new Set(options.entitledDatasets ?? [DATASET]);
-  const fixtures = options.fixturesDir ? await loadFixtures(options.fixturesDir) : [];
+  const fixturesDir = options.fixturesDir === undefined ? defaultFixturesDir() : options.fixturesDir;
+  const fixtures = fixturesDir ? await loadFixtures(fixturesDir) : [];
   const requests: RecordedRequest[] = [];
   const rateWindows = new Map<string, { second: number; count: number }>();
   const sockets = new Set<Socket>();

@@ -158,7 +158,9 @@ const fixtureDir = shared ? join(shared, "fixtures/databento/databento-python/GL
 
 describe.skipIf(!shared)("local Databento server: real fixtures from ../shared (skipped when NQ_SHARED_DIR / ../shared is absent)", () => {
   it("serves the upstream ESH1 definition file byte for byte for the request that produced it", async () => {
-    const server = await startLocalDatabentoServer({ fixturesDir: fixtureDir });
+    expect(fixtureDir).not.toBeNull();
+    // No option: the fixtures are found in ../shared by default.
+    const server = await startLocalDatabentoServer();
     try {
       const res = await post(server, "timeseries.get_range", {
         dataset: "GLBX.MDP3",
