@@ -190,7 +190,9 @@ async function fetchFromPage(url: string, timeoutMs: number, marker: string): Pr
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   try {
-    const response = await fetch(url, { credentials: "same-origin", headers, signal: controller.signal });
+    // Path and query only: the request goes to the page's own origin, whatever host the page ended up on.
+    const target = new URL(url, location.href);
+    const response = await fetch(target.pathname + target.search, { credentials: "same-origin", headers, signal: controller.signal });
     const body = await response.text();
     return {
       status: response.status,
