@@ -45,6 +45,9 @@ describe("resolveAsOf and chainWindows", () => {
     expect(windows.trades!.start.toISOString()).toBe("2026-11-19T23:00:00.000Z");
     expect(windows.statistics!.start.toISOString()).toBe("2026-11-18T23:00:00.000Z");
     expect(windows["bbo-1m"]!.start.toISOString()).toBe("2026-11-20T20:45:00.000Z");
+    // Saturday: the quotes are the last ones before Friday's 16:00 Chicago close.
+    const weekend = chainWindows(new Date("2026-11-21T12:00:00Z"), 15, { ...range, end: new Date("2026-11-22T00:00:00Z") });
+    expect(weekend.windows["bbo-1m"]).toEqual({ start: new Date("2026-11-20T21:45:00Z"), end: new Date("2026-11-20T22:00:00Z") });
     const early = chainWindows(new Date("2019-07-07T01:00:00Z"), 15, range);
     expect(early.windows.statistics!.start).toEqual(range.start);
     expect(early.notes.some((n) => n.startsWith("statistics: window clamped"))).toBe(true);

@@ -5,7 +5,7 @@
 import { InvalidRequestError } from "@nq/core";
 import type { ChainSchema } from "./config.js";
 import type { DatasetRange } from "./historical/client.js";
-import { previousSessionStart, sessionStart, utcDayStart } from "./market-calendar.js";
+import { previousSessionStart, sessionClose, sessionStart, utcDayStart } from "./market-calendar.js";
 
 export interface TimeWindow {
   /** Inclusive. */
@@ -52,11 +52,14 @@ export function resolveAsOf(requested: string | undefined, range: DatasetRange, 
 
 /**
  * definition: the UTC day's snapshot up to as-of; statistics: from the previous session's open (its
- * final settlement and open interest); trades: the current session; quotes: the last `quoteMinutes`.
+ * final settlement and open interest); trades: the current session; quotes: the last `quoteMinutes`
+ * of trading up to as-of.
  */
 export function chainWindows(asOf: Date, quoteMinutes: number, range: DatasetRange): ChainWindows {
   const notes: string[] = [];
-  const quotes = { start: new Date(asOf.getTime() - quoteMinutes * 60_000), end: asOf };
+  // Outside trading hours (the daily break, a weekend) the last quotes are those before the close.
+  const quotesEnd = new Date(Math.min(asOf.getTime(), sessionClose(asOf).getTime()));
+  const quotes = { start: new Date(quotesEnd.getTime() - quoteMinutes * 60_000), end: quotesEnd };
   const planned: Record<ChainSchema, TimeWindow> = {
     definition: { start: utcDayStart(new Date(asOf.getTime() - 1)), end: asOf },
     statistics: { start: previousSessionStart(asOf), end: asOf },

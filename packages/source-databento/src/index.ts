@@ -15,7 +15,7 @@ import { CostGuard } from "./cost-guard.js";
 import { extractFromFiles, listDbnFiles } from "./extract-files.js";
 import { type ExtractedChain, extractFromHistorical } from "./extract-historical.js";
 import { HistoricalClient } from "./historical/client.js";
-import { toChainQuery } from "./query.js";
+import { type ChainQuery, toChainQuery } from "./query.js";
 import { referenceDateNotes, toSourceRows } from "./rows.js";
 
 export const databento = defineSource({
@@ -59,7 +59,7 @@ export default databento;
 async function loadHistorical(
   config: ResolvedConfig,
   apiKey: string,
-  query: ReturnType<typeof toChainQuery>,
+  query: ChainQuery,
   context: SourceContext,
   signal: AbortSignal,
 ): Promise<ExtractedChain> {
@@ -81,7 +81,7 @@ async function loadHistorical(
   }
 }
 
-async function loadFiles(config: ResolvedConfig, query: ReturnType<typeof toChainQuery>, context: SourceContext, signal: AbortSignal): Promise<ExtractedChain> {
+async function loadFiles(config: ResolvedConfig, query: ChainQuery, context: SourceContext, signal: AbortSignal): Promise<ExtractedChain> {
   const files = await listDbnFiles(config);
   context.log.info(`reading ${files.length} local DBN file(s)`);
   const extracted = await extractFromFiles(query, files, context.now(), signal);

@@ -74,6 +74,11 @@ export function sessionStart(at: Date): Date {
   return chicagoInstant(day.getUTCFullYear(), day.getUTCMonth() + 1, day.getUTCDate(), 17);
 }
 
+/** When the session `at` belongs to closes: 16:00 Chicago, 23 hours after its 17:00 open. */
+export function sessionClose(at: Date): Date {
+  return new Date(sessionStart(at).getTime() + 23 * 3_600_000);
+}
+
 /** The session before the one `at` belongs to: its trading date's settlement and OI are the latest final ones. */
 export function previousSessionStart(at: Date): Date {
   return sessionStart(new Date(sessionStart(at).getTime() - 1));
