@@ -2,6 +2,7 @@
  * Real processes on a real file: a writer killed with SIGKILL in the middle of a transaction, and two
  * writers at once. These run the built package (see test-support/cache-writer-process.mjs).
  */
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { cacheKeyFor } from "@nq/core";
 import { afterEach, describe, expect, it } from "vitest";
@@ -46,8 +47,12 @@ async function storedIndexes(file: string, prefix: string, upTo: number): Promis
 describe("a writer killed with SIGKILL", () => {
   it("mid-transaction (after the row is written, before COMMIT): the file opens cleanly with every committed entry and not the torn one", async () => {
     const file = join(tempFolder(), "cache.db");
-    const writer = start({ file, prefix: "killed", count: 10, contracts: 3000, hangBeforeCommitAt: 5 });
-    await writer.waitFor(/^in-transaction 5$/);
+    // The torn entry (~21 MB of JSON) is larger than the page cache better-sqlite3 sets up (16 MB), so SQLite
+    // spills uncommitted pages into the WAL: the kill lands with part of an uncommitted entry on disk. The
+    // five committed entries take under 3 MB of WAL.
+    const writer = start({ file, prefix: "killed", count: 10, contracts: 1000, hangBeforeCommitAt: 5, hangContracts: 40_000 });
+    await writer.waitFor(/^in-transaction 5$/, 40_000);
+    expect(statSync(`${file}-wal`).size).toBeGreaterThan(5_000_000);
     expect(committedIndexes(writer)).toEqual([0, 1, 2, 3, 4]);
     writer.child.kill("SIGKILL");
     expect(await writer.exit).toMatchObject({ signal: "SIGKILL" });

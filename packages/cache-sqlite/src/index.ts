@@ -14,7 +14,7 @@ import { createTtlPolicy } from "./ttl-policy.js";
 export const sqliteCache = defineCache<SqliteCacheConfig>({
   name: "sqlite",
   configSchema: sqliteCacheConfigSchema,
-  create: (config, context) => openParsed(config, { baseDir: context.baseDir, log: context.log.child("cache"), now: () => context.now() }),
+  create: (config, context) => openParsed(config, { baseDir: context.baseDir, log: context.log, now: () => context.now() }),
 });
 
 export default sqliteCache;
@@ -43,10 +43,9 @@ export async function openSqliteCache(options: OpenSqliteCacheOptions = {}): Pro
   return openParsed(parsed.data, { baseDir, log, now, openDatabase, beforeCommit });
 }
 
-async function openParsed(
-  config: SqliteCacheConfig,
-  context: { baseDir: string; log: Logger; now: () => Date; openDatabase?: OpenNativeDatabase | undefined; beforeCommit?: SqliteChainCacheOptions["beforeCommit"] },
-): Promise<SqliteChainCache> {
+type OpenContext = Required<Pick<OpenSqliteCacheOptions, "baseDir" | "log" | "now">> & Pick<OpenSqliteCacheOptions, "openDatabase" | "beforeCommit">;
+
+async function openParsed(config: SqliteCacheConfig, context: OpenContext): Promise<SqliteChainCache> {
   const file = isAbsolute(config.path) ? config.path : resolve(context.baseDir, config.path);
   return SqliteChainCache.open({
     file,

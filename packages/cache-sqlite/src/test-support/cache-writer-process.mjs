@@ -1,6 +1,6 @@
 /**
  * A separate process that writes entries through the built package, for the crash and concurrency tests.
- * Argument: JSON { file, prefix, count, contracts, hangBeforeCommitAt?, waitForGo? }.
+ * Argument: JSON { file, prefix, count, contracts, hangBeforeCommitAt?, hangContracts?, waitForGo? }.
  * Prints "ready" once the cache is open, "committed <i> <epoch ms>" after each write returns, and
  * "in-transaction <i>" when it stops inside the transaction of entry `hangBeforeCommitAt` (to be killed).
  * Warnings from the cache go to stderr, so the parent can prove none was about a busy database.
@@ -36,7 +36,9 @@ if (options.waitForGo) {
 for (let i = 0; i < options.count; i += 1) {
   writing = i;
   const request = { product: "NQ", asOf: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString() };
-  const chain = generatedChain(options.contracts, { source: options.prefix, seed: i, request });
+  // The entry it hangs in can be made larger than SQLite's page cache, so its uncommitted pages spill into the WAL.
+  const contracts = i === options.hangBeforeCommitAt ? (options.hangContracts ?? options.contracts) : options.contracts;
+  const chain = generatedChain(contracts, { source: options.prefix, seed: i, request });
   await cache.set(cacheKeyFor(options.prefix, request), { chain, fetchedAt: new Date(), costUsd: 0.01 });
   say(`committed ${i} ${Date.now()}`);
 }

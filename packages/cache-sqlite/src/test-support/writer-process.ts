@@ -12,6 +12,8 @@ export interface WriterOptions {
   count: number;
   contracts: number;
   hangBeforeCommitAt?: number;
+  /** Contracts in the entry it hangs in (default `contracts`). */
+  hangContracts?: number;
   waitForGo?: boolean;
 }
 
