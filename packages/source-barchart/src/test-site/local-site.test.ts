@@ -17,7 +17,7 @@ describe("the local Barchart-like site", () => {
     const real = parseSeriesPage(readFileSync(join(barchartFixturesDir, "page_NQM25_MC7M25_2025-06-08.excerpt.html"), "utf8"));
     const local = parseSeriesPage(await (await fetch(`${site.url}/futures/quotes/NQM25/options/MC7M25`)).text());
     expect(local.seriesTypes.map((t) => [t.label, t.seriesCode, t.future])).toEqual(real.seriesTypes.map((t) => [t.label, t.seriesCode, t.future]));
-    expect(local.seriesExpiries.map((e) => e.label)).toEqual(real.seriesExpiries.map((e) => e.label));
+    expect(local.seriesExpiries.map((e) => [e.label, e.path])).toEqual(real.seriesExpiries.map((e) => [e.label, e.path]));
     expect(local).toMatchObject({ seriesCode: real.seriesCode, future: real.future, expiration: real.expiration, pointValue: real.pointValue });
     expect(local.apiConfig).toMatchObject({ symbol: "MC7M25", list: "futures.options", groupBy: "optionType" });
   });

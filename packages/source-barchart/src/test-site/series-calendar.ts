@@ -65,7 +65,9 @@ export interface CalendarOptions {
 export function buildSeriesCalendar({ today, weeksPerType }: CalendarOptions): SiteSeries[] {
   const start = parseDay(today);
   const futures = quarterlyFutures(start, 3);
-  const futureFor = (expiration: string) => futures.find((f) => f.expiration >= expiration) ?? futures.at(-1)!;
+  // Weeklies move to the next future once the front one rolls, a week before its options expire
+  // (on the captured 2025-06-08 page, MQ2M25 on 06/13 hangs off NQM25 but MC8M25 on 06/16 off NQU25).
+  const futureFor = (expiration: string) => futures.find((f) => formatDay(addDays(parseDay(f.expiration), -7)) >= expiration) ?? futures.at(-1)!;
   const series: SiteSeries[] = [];
 
   for (const f of futures.slice(0, 2)) {
