@@ -64,7 +64,7 @@ describe("a writer killed with SIGKILL", () => {
     await cache.set(keyOf("killed", 5), { chain: entry.chain, fetchedAt: readAt, costUsd: 0 });
     expect(await cache.get(keyOf("killed", 5), readAt)).not.toBeNull();
     await cache.close();
-  });
+  }, 60_000);
 
   it("at an arbitrary moment of a stream of large writes: every entry it reported committed is there, whole", async () => {
     const file = join(tempFolder(), "cache.db");
@@ -78,7 +78,7 @@ describe("a writer killed with SIGKILL", () => {
     expect(stored).toEqual(expect.arrayContaining(reported));
     // Entries are written in order, so what is stored is a prefix: nothing after a gap.
     expect(stored).toEqual(stored.map((_, i) => i));
-  });
+  }, 60_000);
 });
 
 describe("two writers at once", () => {
@@ -102,5 +102,5 @@ describe("two writers at once", () => {
     await cache.close();
     expect(await storedIndexes(file, "alpha", 100)).toHaveLength(100);
     expect(await storedIndexes(file, "beta", 100)).toHaveLength(100);
-  });
+  }, 60_000);
 });
