@@ -65,15 +65,17 @@ export class SqliteChainCache implements ManagedChainCache {
   }
 
   async get(key: ChainCacheKey, now: Date): Promise<ChainCacheEntry | null> {
+    // Expiry is checked in the query, so an expired chain is never even read.
     const row = await this.guarded("read", () =>
       this.db
         .selectFrom("cache_entries")
-        .select(["chain_json", "raw", "raw_encoding", "fetched_at", "expires_at", "cost_usd"])
+        .select(["chain_json", "raw", "raw_encoding", "fetched_at", "expires_at", "cost_usd", "written_at"])
         .where("source", "=", key.source)
         .where("request_hash", "=", key.requestHash)
+        .where("expires_at", ">", now.toISOString())
         .executeTakeFirst(),
     );
-    if (!row || row.expires_at <= now.toISOString()) {
+    if (!row) {
       await this.count(key.source, "miss", 0);
       return null;
     }
@@ -90,7 +92,13 @@ export class SqliteChainCache implements ManagedChainCache {
       // SQLite vouches for its pages, not for what we wrote in them; a damaged entry is a miss, and goes.
       this.log.warn(`the cached chain for ${key.source} (${key.requestHash.slice(0, 12)}…) cannot be decoded (${(error as Error).message}); dropping it`);
       await this.guarded("delete", () =>
-        this.db.deleteFrom("cache_entries").where("source", "=", key.source).where("request_hash", "=", key.requestHash).execute(),
+        this.db
+          .deleteFrom("cache_entries")
+          .where("source", "=", key.source)
+          .where("request_hash", "=", key.requestHash)
+          // Only the entry that was read: another process may have written a good one since.
+          .where("written_at", "=", row.written_at)
+          .execute(),
       );
       await this.count(key.source, "miss", 0);
       return null;
