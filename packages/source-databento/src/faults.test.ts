@@ -104,6 +104,14 @@ describe("faults", () => {
     expect((await result).complete).toBe(true);
   });
 
+  it("a stalled or cut JSON answer gets the same treatment as a data body", async () => {
+    server.setFault({ kind: "slow", bytesPerChunk: 8, delayMs: 1000, endpoints: ["metadata.get_dataset_range"] });
+    expect(await failureOf((await load({ read_timeout_ms: 300 })).result)).toBeInstanceOf(TimeoutError);
+    server.setFault({ kind: "reset", afterBytes: 1, endpoints: ["metadata.get_cost"] });
+    expect(await failureOf((await load()).result)).toBeInstanceOf(IncompleteDataError);
+    expect(count("timeseries.get_range")).toBe(0);
+  });
+
   it("connection reset mid-body → IncompleteDataError", async () => {
     server.setFault({ kind: "reset" });
     const error = await failureOf((await load()).result);

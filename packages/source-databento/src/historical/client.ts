@@ -178,12 +178,10 @@ export class HistoricalClient {
   private async callJson(endpoint: string, options: Omit<CallOptions, "accept">): Promise<{ value: unknown; text: string; warnings: string[] }> {
     const response = await this.call(endpoint, { ...options, accept: "application/json" });
     const warnings = this.warningsOf(endpoint, response);
-    let text: string;
-    try {
-      text = await response.text();
-    } catch (error) {
-      throw this.bodyFailure(endpoint, error, options.signal, 0);
-    }
+    // Read like a data body, so a stalled or cut JSON answer gets the same timeout and error.
+    const parts: Uint8Array[] = [];
+    if (response.body) for await (const part of this.readBody(endpoint, response.body, options.signal)) parts.push(part);
+    const text = Buffer.concat(parts).toString("utf8");
     try {
       return { value: JSON.parse(text) as unknown, text, warnings };
     } catch {

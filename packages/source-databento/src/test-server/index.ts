@@ -30,7 +30,10 @@ export type LocalServerFault = (
   /** The get_range body ends cleanly after this share of its zstd bytes. */
   | { kind: "truncate"; keepFraction?: number }
 ) & {
-  /** Endpoints it applies to ("timeseries.get_range", "metadata.get_cost"…); default: status faults hit every endpoint, body faults get_range. */
+  /**
+   * Endpoints it applies to ("timeseries.get_range", "metadata.get_cost"…). Default: status faults hit
+   * every endpoint, body faults get_range; a body fault naming a JSON endpoint hits that JSON body.
+   */
   endpoints?: string[];
   /** How many requests it affects before clearing itself; default: until replaced. */
   times?: number;
@@ -162,6 +165,10 @@ export async function startLocalDatabentoServer(options: LocalDatabentoServerOpt
     }
     if (datasetName !== DATASET) return send(res, 404, errorBody("dataset_not_found", 404, `Dataset ${datasetName} was not found.`, { dataset: datasetName }));
 
+    if (endpoint !== "timeseries.get_range" && fault?.endpoints?.includes(endpoint)) {
+      const bodyFault = takeFault(endpoint, true);
+      if (bodyFault) jsonBodyFaults.set(res, bodyFault);
+    }
     switch (endpoint) {
       case "metadata.get_dataset_range":
         return send(res, 200, {
@@ -317,38 +324,6 @@ export async function startLocalDatabentoServer(options: LocalDatabentoServerOpt
     }
   }
 
-  async function streamBody(res: ServerResponse, chunks: Uint8Array[], f: LocalServerFault | null): Promise<void> {
-    const total = chunks.reduce((sum, c) => sum + c.length, 0);
-    const body = concat(chunks, total);
-    if (!f) {
-      res.setHeader("content-length", String(total));
-      res.end(body);
-      return;
-    }
-    if (f.kind === "truncate") {
-      // Chunked (no Content-Length), ended cleanly: only the zstd/DBN decoder can tell it is short.
-      res.end(body.subarray(0, Math.max(1, Math.floor(total * (f.keepFraction ?? 0.5)))));
-      return;
-    }
-    if (f.kind === "reset") {
-      res.setHeader("content-length", String(total));
-      res.write(body.subarray(0, Math.min(total - 1, f.afterBytes ?? Math.floor(total / 2))));
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      res.socket?.destroy();
-      return;
-    }
-    if (f.kind === "slow") {
-      const step = f.bytesPerChunk ?? 64;
-      res.setHeader("content-length", String(total));
-      for (let offset = 0; offset < total; offset += step) {
-        if (res.destroyed) return;
-        res.write(body.subarray(offset, offset + step));
-        await new Promise((resolve) => setTimeout(resolve, f.delayMs ?? 200));
-      }
-      res.end();
-    }
-  }
-
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -364,13 +339,54 @@ export async function startLocalDatabentoServer(options: LocalDatabentoServerOpt
   };
 }
 
+/** Body faults aimed at a JSON endpoint (by naming it in `endpoints`), set per response. */
+const jsonBodyFaults = new WeakMap<ServerResponse, LocalServerFault>();
+
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.statusCode = status;
   res.setHeader("content-type", "application/json");
+  const fault = jsonBodyFaults.get(res);
+  if (fault && status < 300) {
+    void streamBody(res, [Buffer.from(text)], fault);
+    return;
+  }
   res.setHeader("content-length", String(Buffer.byteLength(text)));
   res.end(text);
 }
+
+async function streamBody(res: ServerResponse, chunks: Uint8Array[], f: LocalServerFault | null): Promise<void> {
+  const total = chunks.reduce((sum, c) => sum + c.length, 0);
+  const body = concat(chunks, total);
+  if (!f) {
+    res.setHeader("content-length", String(total));
+    res.end(body);
+    return;
+  }
+  if (f.kind === "truncate") {
+    // Chunked (no Content-Length), ended cleanly: only the zstd/DBN decoder can tell it is short.
+    res.end(body.subarray(0, Math.max(1, Math.floor(total * (f.keepFraction ?? 0.5)))));
+    return;
+  }
+  if (f.kind === "reset") {
+    res.setHeader("content-length", String(total));
+    res.write(body.subarray(0, Math.min(total - 1, f.afterBytes ?? Math.floor(total / 2))));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    res.socket?.destroy();
+    return;
+  }
+  if (f.kind === "slow") {
+    const step = f.bytesPerChunk ?? 64;
+    res.setHeader("content-length", String(total));
+    for (let offset = 0; offset < total; offset += step) {
+      if (res.destroyed) return;
+      res.write(body.subarray(offset, offset + step));
+      await new Promise((resolve) => setTimeout(resolve, f.delayMs ?? 200));
+    }
+    res.end();
+  }
+}
+
 
 function basicAuthUser(header: string | undefined): string | null {
   const match = /^Basic\s+(.+)$/i.exec(header ?? "");
