@@ -21,6 +21,7 @@ if (browser.skip) {
       jitter_ms: 0,
       max_retries: 0,
       timeout_ms: 15_000,
+      challenge_wait_ms: 0,
       ...extra,
     });
   const faulty = async (fault: SiteFaultKind) => {

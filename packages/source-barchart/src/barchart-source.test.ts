@@ -32,6 +32,7 @@ function configFor(site: LocalBarchartSite, extra: Partial<BarchartConfigInput> 
     max_retries: 0,
     retry_backoff_ms: 0,
     timeout_ms: 15_000,
+    challenge_wait_ms: 0,
     ...extra,
   });
 }
@@ -163,6 +164,24 @@ describe.skipIf(browser.skip)(`Barchart in headless Chromium against the local s
     expect((limited as RateLimitError).retryAfterMs).toBe(42_000);
     site.setFault(null);
     expect(context.launches()).toBe(1);
+  });
+
+  it("waits out a challenge that clears itself, and reports one that does not as a block", async () => {
+    const patient = await barchartSource.create(configFor(site, { challenge_wait_ms: 5_000 }), recordingContext());
+    try {
+      site.setFault("challenge-once");
+      const chain = normalized(await patient.load({ product: "NQ", maxExpirations: 1 }, { signal: signal() }));
+      expect(chain.contracts.length).toBeGreaterThan(0);
+      site.setFault("challenge");
+      const refused = await barchartSource.create(configFor(site, { challenge_wait_ms: 1_000 }), recordingContext());
+      const error = await refused.load({ product: "NQ" }, { signal: signal() }).then(() => null, (e: unknown) => e);
+      await refused.close?.();
+      expect(error).toBeInstanceOf(BlockedError);
+      expect((error as Error).message).toMatch(/challenge/);
+    } finally {
+      site.setFault(null);
+      await patient.close?.();
+    }
   });
 
   it("retries a transient failure a bounded number of times, then says so", async () => {

@@ -5,11 +5,11 @@
  * page's own script does. Every request waits its turn on the spacer; every answer is classified.
  */
 import { NetworkError, TimeoutError, type Logger } from "@nq/core";
-import type { HTTPRequest, Page } from "puppeteer-core";
+import type { HTTPRequest, HTTPResponse, Page } from "puppeteer-core";
 import { launchBrowser, locateBrowser, type LaunchedBrowser } from "./browser.js";
 import type { BarchartConfig } from "./config.js";
 import { RequestSpacer, untilAborted, withRetries } from "./politeness.js";
-import { classifyPageAnswer, classifyQuotesAnswer, type HttpAnswer } from "./response-classifier.js";
+import { classifyPageAnswer, classifyQuotesAnswer, looksLikeChallenge, type HttpAnswer } from "./response-classifier.js";
 
 const SOURCE = "barchart";
 /** Marks our own in-page request so the page's duplicate can be held back; stripped before sending. */
@@ -117,14 +117,17 @@ export class BrowserSession implements SeriesFetcher {
     await this.spacer.next(signal);
     this.log.debug(`loading ${url}`);
     const work = (async () => {
-      let response;
+      let response: HTTPResponse | null;
       try {
         // "networkidle" never comes on Barchart (analytics keep polling); the DOM is what we read.
         response = await this.page.goto(url, { waitUntil: "domcontentloaded", timeout: this.config.timeout_ms });
       } catch (error) {
         throw navigationError(url, error, this.config.timeout_ms);
       }
-      const html = await this.page.content();
+      let html = await this.page.content();
+      if (looksLikeChallenge(html) && this.config.challenge_wait_ms > 0) {
+        ({ response, html } = await this.waitOutChallenge(response, html));
+      }
       const answer: HttpAnswer = {
         url,
         status: response?.status() ?? 200,
@@ -137,6 +140,25 @@ export class BrowserSession implements SeriesFetcher {
       return { url: this.page.url(), html };
     })();
     return untilAborted(work, signal);
+  }
+
+  /**
+   * A JavaScript challenge in a real browser often clears itself: it runs, sets a clearance cookie and
+   * reloads the page. Give it `challenge_wait_ms`; if it is still there after that, the caller reports a block.
+   */
+  private async waitOutChallenge(response: HTTPResponse | null, html: string): Promise<{ response: HTTPResponse | null; html: string }> {
+    const deadline = performance.now() + this.config.challenge_wait_ms;
+    this.log.info(`Barchart answered with a bot challenge; waiting up to ${this.config.challenge_wait_ms} ms for it to clear`);
+    while (looksLikeChallenge(html)) {
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      const next = await this.page.waitForNavigation({ waitUntil: "domcontentloaded", timeout: left }).catch(() => undefined);
+      if (next === undefined) break; // no navigation before the deadline: the challenge is not clearing
+      response = next ?? response;
+      html = await this.page.content();
+    }
+    if (!looksLikeChallenge(html)) this.log.info("the challenge cleared");
+    return { response, html };
   }
 
   private async fetchQuotesOnce(url: string, signal: AbortSignal): Promise<QuotesBody> {

@@ -31,6 +31,8 @@ export const barchartConfigSchema = z
     max_retries: z.number().int().min(0).max(5).default(2),
     retry_backoff_ms: z.number().int().min(0).max(600_000).default(2_000),
     timeout_ms: z.number().int().min(100).max(600_000).default(30_000),
+    /** How long a bot-challenge page may take to clear itself (it often does in a real browser) before it counts as a block. */
+    challenge_wait_ms: z.number().int().min(0).max(120_000).default(10_000),
     /** "listed": every series the page lists (nearest first, bounded by request.maxExpirations); or a list of types/codes. */
     expiries: z.union([z.literal("listed"), z.array(expirySelector).min(1, "expected at least one series type or code")]).default("listed"),
     save_dir: z.string().min(1).optional(),

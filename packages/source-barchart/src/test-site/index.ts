@@ -16,7 +16,11 @@ import { emptyQuotesResponse, generateQuotesResponse } from "./chain-generator.j
 import { renderBlockPage, renderChallengePage, renderSeriesPage, seriesPath } from "./page-template.js";
 import { buildSeriesCalendar, parseDay, type SiteSeries } from "./series-calendar.js";
 
-export type SiteFaultKind = "block" | "challenge" | "rate-limit" | "slow" | "malformed-json" | "empty-chain" | "server-error";
+/**
+ * block: 403 block page. challenge: a bot-challenge page that never clears. challenge-once: a challenge
+ * whose script sets a clearance cookie and reloads, as a JavaScript challenge does in a real browser.
+ */
+export type SiteFaultKind = "block" | "challenge" | "challenge-once" | "rate-limit" | "slow" | "malformed-json" | "empty-chain" | "server-error";
 
 export interface SiteFault {
   kind: SiteFaultKind;
@@ -74,6 +78,7 @@ export type { SiteSeries } from "./series-calendar.js";
 
 const SESSION_COOKIE = "laravel_session";
 const XSRF_COOKIE = "XSRF-TOKEN";
+const CLEARANCE_COOKIE = "cf_clearance";
 
 export async function startLocalBarchartSite(options: LocalBarchartSiteOptions = {}): Promise<LocalBarchartSite> {
   const today = options.today ?? chicagoToday(new Date());
@@ -124,7 +129,10 @@ export async function startLocalBarchartSite(options: LocalBarchartSiteOptions =
 
     if (active?.kind === "slow") await new Promise((r) => setTimeout(r, active.delayMs ?? 5000));
     if (active?.kind === "block") return send(403, "text/html; charset=UTF-8", renderBlockPage());
-    if (active?.kind === "challenge") return send(200, "text/html; charset=UTF-8", renderChallengePage());
+    if (active?.kind === "challenge") return send(403, "text/html; charset=UTF-8", renderChallengePage());
+    if (active?.kind === "challenge-once" && kind === "page" && cookies[CLEARANCE_COOKIE] === undefined) {
+      return send(403, "text/html; charset=UTF-8", renderChallengePage({ clearsWithCookie: CLEARANCE_COOKIE }));
+    }
     if (active?.kind === "rate-limit") {
       return send(429, "application/json", JSON.stringify({ error: "Too Many Requests" }), { "retry-after": String(active.retryAfterSeconds ?? 30) });
     }
@@ -213,7 +221,7 @@ function toFault(fault: SiteFault | SiteFaultKind | null): SiteFault | null {
 
 function appliesTo(fault: SiteFault, kind: SiteRequest["kind"]): boolean {
   if (kind === "other") return false;
-  const on = fault.on ?? (fault.kind === "malformed-json" || fault.kind === "empty-chain" ? "quotes" : "all");
+  const on = fault.on ?? (fault.kind === "malformed-json" || fault.kind === "empty-chain" ? "quotes" : fault.kind === "challenge-once" ? "page" : "all");
   return on === "all" || on === kind;
 }
 

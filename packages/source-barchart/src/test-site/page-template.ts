@@ -127,11 +127,15 @@ export function renderBlockPage(): string {
 `;
 }
 
-export function renderChallengePage(): string {
+/** A bot-challenge page; with `clearsWithCookie`, its script "passes" by setting that cookie and reloading. */
+export function renderChallengePage(options: { clearsWithCookie?: string } = {}): string {
+  const clears = options.clearsWithCookie
+    ? `<script>setTimeout(function () { document.cookie = "${options.clearsWithCookie}=" + Date.now() + "; path=/"; location.reload(); }, 300);</script>`
+    : "";
   return `<!DOCTYPE html>
 <html lang="en-US"><head><title>Just a moment...</title></head><body>
 <div class="main-wrapper"><h1>www.barchart.com</h1><p>Checking your browser before accessing www.barchart.com.</p>
-<div id="challenge-stage"></div><script src="/cdn-cgi/challenge-platform/h/g/orchestrate/chl_page/v1"></script></div>
+<div id="challenge-stage"></div><script src="/cdn-cgi/challenge-platform/h/g/orchestrate/chl_page/v1"></script>${clears}</div>
 </body></html>
 `;
 }
