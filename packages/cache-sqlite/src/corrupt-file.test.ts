@@ -3,6 +3,7 @@ import { mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync
 import { join } from "node:path";
 import { cacheKeyFor, createLogger, type LogEntry } from "@nq/core";
 import { describe, expect, it } from "vitest";
+import { setAsideUnreadableDatabase } from "./database-file.js";
 import sqliteCache, { openSqliteCache } from "./index.js";
 import { generatedChain } from "./test-support/generated-chain.mjs";
 import { useTempFolders } from "./test-support/temp-folder.js";
@@ -97,5 +98,24 @@ describe("a path that cannot hold the cache", () => {
     const dir = tempFolder();
     writeFileSync(join(dir, "not-a-folder"), "x");
     await expect(openSqliteCache({ baseDir: dir, path: "not-a-folder/cache.db" })).rejects.toThrow(/cannot open the cache database .*not-a-folder\/cache\.db: .*(EEXIST|ENOTDIR)/);
+  });
+});
+
+describe("two processes finding the same damage", () => {
+  it("leaves alone a file another process has already replaced with a fresh one", async () => {
+    const dir = tempFolder();
+    const file = join(dir, "cache.db");
+    writeFileSync(file, randomBytes(4096));
+    const failedIdentity = statSync(file).ino;
+    // Another process got there first: the damaged file is gone, a fresh one is in its place.
+    const fresh = await openSqliteCache({ path: file, now: () => now });
+    await fresh.set(cacheKeyFor("databento", request), { chain: generatedChain(10), fetchedAt: now, costUsd: 0 });
+    expect(statSync(file).ino).not.toBe(failedIdentity);
+
+    const { entries, log } = collectingLogger();
+    expect(setAsideUnreadableDatabase({ file, log, now: () => now }, new Error("SQLITE_CORRUPT"), failedIdentity)).toBeNull();
+    expect(entries.filter((entry) => entry.level === "warn")).toEqual([]);
+    expect(await fresh.get(cacheKeyFor("databento", request), now)).not.toBeNull();
+    await fresh.close();
   });
 });

@@ -26,6 +26,8 @@ export interface DatabaseFileOptions {
 export interface OpenCacheDatabase {
   db: Kysely<CacheDatabase>;
   native: NativeSqliteDatabase;
+  /** Which file was opened (its inode), so a file another process already replaced is not set aside. */
+  fileIdentity: number | null;
 }
 
 export async function openCacheDatabase(options: DatabaseFileOptions): Promise<OpenCacheDatabase> {
@@ -35,12 +37,13 @@ export async function openCacheDatabase(options: DatabaseFileOptions): Promise<O
     throw openFailure(options.file, error);
   }
   let setAside = false;
+  const identity = fileIdentityOf(options.file);
   try {
     // The file is renamed while SQLite still holds it: on close, SQLite deletes a WAL it could not use, and
     // that WAL belongs with the file that is kept for a post-mortem.
     return await openAndMigrate(options, (error) => {
       if (isUnreadableDatabaseError(error) && isRegularFile(options.file)) {
-        setAsideUnreadableDatabase(options, error);
+        setAsideUnreadableDatabase(options, error, identity);
         setAside = true;
       }
     });
@@ -54,8 +57,20 @@ export async function openCacheDatabase(options: DatabaseFileOptions): Promise<O
   }
 }
 
-/** Renames the file (and its WAL and shared-memory files) aside and says so through the logger. */
-export function setAsideUnreadableDatabase(options: Pick<DatabaseFileOptions, "file" | "log" | "now">, reason: unknown): string {
+/**
+ * Renames the file (and its WAL and shared-memory files) aside and says so through the logger. When the
+ * file at the path is no longer the one that failed (another process found the damage first and made a
+ * fresh one), it is left alone; null then.
+ */
+export function setAsideUnreadableDatabase(
+  options: Pick<DatabaseFileOptions, "file" | "log" | "now">,
+  reason: unknown,
+  failedIdentity: number | null,
+): string | null {
+  if (failedIdentity !== null && fileIdentityOf(options.file) !== failedIdentity) {
+    options.log.debug(`the cache database ${options.file} was already replaced by another process after it could not be read`);
+    return null;
+  }
   const movedTo = setAsideDatabaseFile(options.file, options.now());
   options.log.warn(
     `the cache database ${options.file} cannot be read (${describeError(reason)}); it was moved to ${movedTo} and a fresh cache was created. ` +
@@ -94,7 +109,7 @@ async function openAndMigrate(options: DatabaseFileOptions, beforeClosingOnError
     // power cut lose the last commits, which a cache can afford.
     await sql`pragma synchronous = normal`.execute(db);
     await migrateToLatest(db);
-    return { db, native };
+    return { db, native, fileIdentity: fileIdentityOf(options.file) };
   } catch (error) {
     try {
       beforeClosingOnError?.(error);
@@ -115,6 +130,14 @@ function setAsideDatabaseFile(file: string, now: Date): string {
     if (existsSync(file + suffix)) renameSync(file + suffix, target + suffix);
   }
   return target;
+}
+
+function fileIdentityOf(file: string): number | null {
+  try {
+    return statSync(file).ino;
+  } catch {
+    return null;
+  }
 }
 
 function isRegularFile(file: string): boolean {

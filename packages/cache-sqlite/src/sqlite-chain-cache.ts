@@ -41,6 +41,7 @@ export interface SqliteChainCacheOptions extends DatabaseFileOptions {
 export class SqliteChainCache implements ManagedChainCache {
   private db: Kysely<CacheDatabase>;
   private native: NativeSqliteDatabase;
+  private fileIdentity: number | null;
   private closed = false;
 
   private constructor(
@@ -49,6 +50,7 @@ export class SqliteChainCache implements ManagedChainCache {
   ) {
     this.db = opened.db;
     this.native = opened.native;
+    this.fileIdentity = opened.fileIdentity;
   }
 
   static async open(options: SqliteChainCacheOptions): Promise<SqliteChainCache> {
@@ -272,9 +274,9 @@ export class SqliteChainCache implements ManagedChainCache {
     } catch (error) {
       if (!isUnreadableDatabaseError(error)) throw error;
       // Renamed before closing, so the WAL SQLite drops on close stays with the file kept for a post-mortem.
-      setAsideUnreadableDatabase(this.options, error);
+      setAsideUnreadableDatabase(this.options, error, this.fileIdentity);
       await this.db.destroy().catch(() => {});
-      ({ db: this.db, native: this.native } = await openCacheDatabase(this.options));
+      ({ db: this.db, native: this.native, fileIdentity: this.fileIdentity } = await openCacheDatabase(this.options));
       return await operation();
     }
   }
