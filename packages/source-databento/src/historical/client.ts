@@ -178,10 +178,7 @@ export class HistoricalClient {
   private async callJson(endpoint: string, options: Omit<CallOptions, "accept">): Promise<{ value: unknown; text: string; warnings: string[] }> {
     const response = await this.call(endpoint, { ...options, accept: "application/json" });
     const warnings = this.warningsOf(endpoint, response);
-    // Read like a data body, so a stalled or cut JSON answer gets the same timeout and error.
-    const parts: Uint8Array[] = [];
-    if (response.body) for await (const part of this.readBody(endpoint, response.body, options.signal)) parts.push(part);
-    const text = Buffer.concat(parts).toString("utf8");
+    const text = await this.readText(endpoint, response, options.signal);
     try {
       return { value: JSON.parse(text) as unknown, text, warnings };
     } catch {
@@ -198,7 +195,10 @@ export class HistoricalClient {
       try {
         const response = await this.send(endpoint, options);
         if (response.ok) return response;
-        const text = await response.text().catch(() => "");
+        const text = await this.readText(endpoint, response, options.signal).catch((error: unknown) => {
+          if (error instanceof AbortedError) throw error;
+          return "";
+        });
         const retryAfterMs = response.status === 429 ? (parseRetryAfter(response.headers.get("retry-after")) ?? DEFAULT_RETRY_AFTER_MS) : null;
         failure = toApiError({
           source,
@@ -308,6 +308,14 @@ export class HistoricalClient {
     } finally {
       if (!done) await reader.cancel().catch(() => {});
     }
+  }
+
+  /** A whole (JSON or error) body, read like a data body: same read timeout, same cut-off handling. */
+  private async readText(endpoint: string, response: Response, signal: AbortSignal): Promise<string> {
+    if (!response.body) return "";
+    const parts: Uint8Array[] = [];
+    for await (const part of this.readBody(endpoint, response.body, signal)) parts.push(part);
+    return Buffer.concat(parts).toString("utf8");
   }
 
   private bodyFailure(endpoint: string, error: unknown, signal: AbortSignal, received: number): SourceError {
