@@ -136,6 +136,17 @@ describe("narrow requests and quote schemas", () => {
     expect(chain.contracts.every((c) => c.volume === null && c.last === null)).toBe(true);
   });
 
+  it("without series discovery, NQ.OPT alone gives the standard NQ options only (serial and quarterlies)", async () => {
+    server.requests.length = 0;
+    const { source } = await sourceFor({ api_key: CANARY_KEY, base_url: server.url, discover_parents: false, schemas: [] });
+    const result = await source.load({ product: "NQ" }, { signal: signal() });
+    expect([...new Set(result.rows.map((r) => r.expiration))].sort()).toEqual(["2026-11-20", "2026-12-18", "2027-03-19"]);
+    expect(new Set(result.rows.map((r) => r.root))).toEqual(new Set(["NQ"]));
+    expect(server.requests.some((r) => r.path.endsWith("symbology.resolve"))).toBe(false);
+    // No market data schema asked for: those fields are unknown.
+    expect(result.rows.every((r) => r.openInterest === null && r.settlement === null && r.volume === null && r.bid === null)).toBe(true);
+  });
+
   it("an explicit asOf inside the data is honoured", async () => {
     const { source } = await sourceFor({ api_key: CANARY_KEY, base_url: server.url, schemas: ["statistics"] });
     const result = await source.load({ product: "NQ", asOf: "2026-11-18T16:00:00Z" }, { signal: signal() });
