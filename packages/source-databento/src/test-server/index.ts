@@ -81,6 +81,7 @@ export interface LocalDatabentoServer {
 export const DATASET = "GLBX.MDP3";
 const DEFAULT_PRICES: Record<ServedSchema, number> = { definition: 2, statistics: 5, trades: 20, "mbp-1": 60, "bbo-1m": 10 };
 const KEY_PATTERN = /^db-[A-Za-z0-9]{29}$/;
+const MAX_DAYS_PER_REQUEST = 40;
 const STATUS_FAULTS = new Set(["401", "403", "422", "429", "503"]);
 
 export async function startLocalDatabentoServer(options: LocalDatabentoServerOptions = {}): Promise<LocalDatabentoServer> {
@@ -239,6 +240,10 @@ export async function startLocalDatabentoServer(options: LocalDatabentoServerOpt
     }
     if (end.ns > availableEnd.ns) {
       return send(res, 422, errorBody("data_end_after_available_end", 422, "`end` was after the available end.", { dataset: DATASET, end: form.end, available_end: availableEnd.iso }));
+    }
+    if (end.ns - start.ns > BigInt(MAX_DAYS_PER_REQUEST) * 86_400_000_000_000n) {
+      // A limit of this generator, not of Databento: every day is generated on demand.
+      return send(res, 422, errorBody("validation_failed", 422, `The local server generates at most ${MAX_DAYS_PER_REQUEST} days per request.`));
     }
     if (endpoint !== "timeseries.get_range" && (form.stype_out ?? "instrument_id") !== "instrument_id") {
       return send(res, 400, errorBody("validation_failed", 400, "`stype_out` must be `instrument_id` for this endpoint."));
