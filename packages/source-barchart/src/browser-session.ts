@@ -55,7 +55,8 @@ export class BrowserSession implements SeriesFetcher {
   static async open(config: BarchartConfig, log: Logger): Promise<BrowserSession> {
     const located = await locateBrowser({ executablePath: config.executable_path ?? null });
     log.info(`starting ${config.headless ? "headless " : ""}browser ${located.path} (found via ${located.how})`);
-    const launched = await launchBrowser({ executablePath: located.path, headless: config.headless, timeoutMs: config.timeout_ms });
+    // Starting a browser on a busy machine can take longer than one request may: it gets at least 30 s.
+    const launched = await launchBrowser({ executablePath: located.path, headless: config.headless, timeoutMs: Math.max(config.timeout_ms, 30_000) });
     try {
       const page = await launched.browser.newPage();
       // Headless Chromium announces itself as "HeadlessChrome"; present the plain desktop browser it is.
