@@ -1,4 +1,5 @@
 // Child process of bench.mjs: decodes a generated stream of argv[2] bytes and prints its peak RSS.
+import { readFileSync } from "node:fs";
 import { openDbn, visitDbn } from "../dist/index.js";
 import { mboStream } from "./synthetic.mjs";
 
@@ -20,4 +21,13 @@ if (mode === "objects") {
   records = result.recordCount;
 }
 const seconds = (performance.now() - start) / 1000;
-process.stdout.write(JSON.stringify({ bytes: total, records, volume, seconds, maxRssKb: process.resourceUsage().maxRSS }) + "\n");
+// VmHWM is this process's own peak RSS. getrusage's maxRSS is not: on Linux it starts from the
+// parent's high-water mark at fork, so a large parent would mask the child's real peak.
+function peakRssKb() {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
+    if (match) return Number(match[1]);
+  } catch {}
+  return process.resourceUsage().maxRSS;
+}
+process.stdout.write(JSON.stringify({ bytes: total, records, volume, seconds, maxRssKb: peakRssKb() }) + "\n");

@@ -308,6 +308,55 @@ function diffOutsideReserved(a: Uint8Array, b: Uint8Array, start: number): numbe
   return out;
 }
 
+describe("ts_out and the decoder's two modes", () => {
+  const metadata = {
+    version: 3, dataset: "GLBX.MDP3", schema: Schema.Mbo, start: 0n, end: UNDEF_TIMESTAMP, limit: 0n,
+    stype_in: SType.RawSymbol, stype_out: SType.InstrumentId, ts_out: true, symbol_cstr_len: 71,
+    symbols: [], partial: [], not_found: [], mappings: [],
+  };
+  const records: DbnRecordV3[] = [1, 2, 3].map((i) => ({
+    hd: { length: 16, rtype: RType.Mbo, publisher_id: 1, instrument_id: i, ts_event: BigInt(i) },
+    order_id: BigInt(i), price: 21000n * 1_000_000_000n, size: i, flags: 0, channel_id: 0, action: "A", side: "B",
+    ts_recv: BigInt(i) + 10n, ts_in_delta: 0, sequence: i, ts_out: BigInt(i) + 100n,
+  }));
+  const bytes = encodeDbn({ metadata, records });
+
+  it("round-trips the ts_out suffix (record length 56 + 8)", () => {
+    const decoded = decodeDbnSync(bytes);
+    expect(decoded.metadata?.ts_out).toBe(true);
+    expect(decoded.records.map((r) => [r.hd.length, r.ts_out])).toEqual([[16, 101n], [16, 102n], [16, 103n]]);
+    expect(encodeDbn({ metadata, records: decoded.records as DbnRecordV3[] })).toEqual(bytes);
+  });
+
+  it("metadata() before visit() keeps every record for the fast path", async () => {
+    const decoder = openDbn(chunked(bytes, 1000));
+    expect((await decoder.metadata())?.ts_out).toBe(true);
+    const ids: number[] = [];
+    const result = await decoder.visit((view, offset, _rtype, byteLength) => {
+      expect(byteLength).toBe(64);
+      ids.push(view.getUint32(offset + 4, true));
+    });
+    expect(ids).toEqual([1, 2, 3]);
+    expect(result.recordCount).toBe(3);
+  });
+
+  it("batches() yields the same records in arrays", async () => {
+    const all: DbnRecord[] = [];
+    for await (const batch of openDbn(chunked(bytes, 5)).batches()) all.push(...batch);
+    expect(all).toEqual(decodeDbnSync(bytes).records);
+  });
+
+  it("a visitor returning false stops decoding", async () => {
+    let seen = 0;
+    const result = await visitDbn(chunked(bytes, 7), () => {
+      seen++;
+      return false;
+    });
+    expect(seen).toBe(1);
+    expect(result.recordCount).toBe(1);
+  });
+});
+
 describe("decode errors", () => {
   const good = encodeDbn({
     metadata: {
