@@ -6,8 +6,7 @@
 import { IncompleteDataError, type Logger, NoDataError } from "@nq/core";
 import { ChainRecords, type OptionDefinition } from "./chain-records.js";
 import type { ChainSchema } from "./config.js";
-import type { CostGuard } from "./cost-guard.js";
-import { describeQuery } from "./cost-guard.js";
+import { type CostGuard, describeQuery } from "./cost-guard.js";
 import { chainWindows, resolveAsOf, type TimeWindow } from "./date-range.js";
 import { decodeInto } from "./dbn-stream.js";
 import type { HistoricalClient, RangeQuery, SType } from "./historical/client.js";
@@ -46,7 +45,7 @@ export async function extractFromHistorical(query: ChainQuery, deps: HistoricalD
   const records = new ChainRecords({ asOfNs, tradesFromNs: startNs(windows.trades), quotesFromNs: startNs(windows["mbp-1"] ?? windows["bbo-1m"]) });
   const state = { complete: true };
 
-  const fetch = async (schema: ChainSchema, symbols: string[], stypeIn: SType, window: TimeWindow): Promise<void> => {
+  const fetchRange = async (schema: ChainSchema, symbols: string[], stypeIn: SType, window: TimeWindow): Promise<void> => {
     const rangeQuery: RangeQuery = { dataset: query.dataset, schema, symbols, stypeIn, start: window.start, end: window.end };
     const what = describeQuery(rangeQuery);
     const authorized = await deps.guard.authorize(rangeQuery, signal);
@@ -75,7 +74,7 @@ export async function extractFromHistorical(query: ChainQuery, deps: HistoricalD
   const definitionWindow = windows.definition;
   if (!definitionWindow) throw new NoDataError(source, `${query.dataset} has no instrument definitions up to ${asOf.toISOString()}`);
   const parents = [...query.parentSymbols, ...(await discoverParents(query, definitionWindow, deps, signal))];
-  await fetch("definition", parents, "parent", definitionWindow);
+  await fetchRange("definition", parents, "parent", definitionWindow);
 
   const options = [...records.definitions.values()].filter(isNqOption);
   const selected = selectInstruments(options, query.filters, asOf);
@@ -96,7 +95,7 @@ export async function extractFromHistorical(query: ChainQuery, deps: HistoricalD
   for (const schema of query.schemas) {
     const window = windows[schema];
     if (!window) continue;
-    for (const batch of batches) await fetch(schema, batch.symbols, batch.stypeIn, window);
+    for (const batch of batches) await fetchRange(schema, batch.symbols, batch.stypeIn, window);
   }
   return { records, selected, asOf, warnings, complete: state.complete };
 }
