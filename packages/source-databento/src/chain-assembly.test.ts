@@ -136,6 +136,13 @@ describe("narrow requests and quote schemas", () => {
     expect(chain.contracts.every((c) => c.volume === null && c.last === null)).toBe(true);
   });
 
+  it("requested expirations (the request's over the config's) limit the chain to those series", async () => {
+    const { source } = await sourceFor({ api_key: CANARY_KEY, base_url: server.url, expirations: ["2026-11-27"], schemas: ["statistics"] });
+    const result = await source.load({ product: "NQ", expirations: ["2026-12-18"] }, { signal: signal() });
+    expect(new Set(result.rows.map((r) => r.expiration))).toEqual(new Set(["2026-12-18"]));
+    expect(result.rows).toHaveLength(17 * 2);
+  });
+
   it("without series discovery, NQ.OPT alone gives the standard NQ options only (serial and quarterlies)", async () => {
     server.requests.length = 0;
     const { source } = await sourceFor({ api_key: CANARY_KEY, base_url: server.url, discover_parents: false, schemas: [] });
