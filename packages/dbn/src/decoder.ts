@@ -5,7 +5,7 @@ import { compileReader, type RecordReader } from "./records/codec.js";
 import { layoutFor } from "./records/registry.js";
 import type { DbnRecord } from "./records/types.js";
 import { upgradeRecord } from "./records/upgrade.js";
-import { isZstd, ZstdStreamDecoder, zstdDecompress } from "./zstd.js";
+import { DEFAULT_ZSTD_BACKEND, isZstd, zstdDecompress, zstdDecompressStream, type ZstdBackend } from "./zstd.js";
 
 export interface DecodeOptions extends ParserOptions {
   /**
@@ -15,6 +15,8 @@ export interface DecodeOptions extends ParserOptions {
   upgrade?: boolean;
   /** Input compression: detected from the first bytes by default. */
   compression?: "auto" | "zstd" | "none";
+  /** zstd implementation; default: node:zlib where the runtime has zstd, else fzstd. */
+  zstdBackend?: ZstdBackend;
 }
 
 export interface DecodeResult {
@@ -58,24 +60,25 @@ export function readRecord(view: DataView, bytes: Uint8Array, offset: number, by
 }
 
 /** Decompressed byte chunks of any input; zstd is detected from the magic unless forced. */
-export async function* decompressedChunks(input: DbnInput, compression: DecodeOptions["compression"] = "auto"): AsyncGenerator<Uint8Array> {
-  let zstd: ZstdStreamDecoder | null | undefined =
-    compression === "zstd" ? new ZstdStreamDecoder() : compression === "none" ? null : undefined;
-  let head: Uint8Array | null = null;
-  for await (let chunk of inputChunks(input)) {
-    if (zstd === undefined) {
-      // Detection needs 4 bytes, which may arrive over several chunks.
-      head = head ? concat(head, chunk) : chunk;
-      if (head.length < 4) continue;
-      zstd = isZstd(head) ? new ZstdStreamDecoder() : null;
-      chunk = head;
-      head = null;
+export async function* decompressedChunks(input: DbnInput, compression: DecodeOptions["compression"] = "auto", backend: ZstdBackend = DEFAULT_ZSTD_BACKEND): AsyncGenerator<Uint8Array> {
+  const source = inputChunks(input);
+  let zstd = compression === "zstd" ? true : compression === "none" ? false : undefined;
+  let head: Uint8Array = new Uint8Array(0);
+  if (zstd === undefined) {
+    // Detection needs 4 bytes, which may arrive over several chunks.
+    while (head.length < 4) {
+      const next = await source.next();
+      if (next.done) break;
+      head = head.length === 0 ? next.value : concat(head, next.value);
     }
-    if (zstd) yield* zstd.push(chunk);
-    else yield chunk;
+    zstd = isZstd(head);
   }
-  if (zstd === undefined && head) yield head;
-  if (zstd) yield* zstd.push(new Uint8Array(0), true);
+  async function* all(): AsyncGenerator<Uint8Array> {
+    if (head.length > 0) yield head;
+    yield* source;
+  }
+  if (zstd) yield* zstdDecompressStream(all(), backend);
+  else yield* all();
 }
 
 /**
@@ -92,7 +95,7 @@ export class DbnDecoder implements AsyncIterable<DbnRecord> {
   private rest: Uint8Array = EMPTY;
 
   constructor(input: DbnInput, private readonly options: DecodeOptions = {}) {
-    this.chunks = decompressedChunks(input, options.compression);
+    this.chunks = decompressedChunks(input, options.compression, options.zstdBackend);
     this.parser = new DbnParser(
       (metadata) => {
         this.metadataValue = options.upgrade ? upgradeMetadata(metadata) : metadata;
@@ -226,7 +229,7 @@ export async function visitDbn(input: DbnInput, visitor: RecordVisitor, options?
 /** Synchronous decode of an in-memory buffer (zstd or not). */
 export function decodeDbnSync(bytes: Uint8Array, options: DecodeOptions = {}): DecodeResult {
   const compression = options.compression ?? "auto";
-  const raw = compression === "zstd" || (compression === "auto" && isZstd(bytes)) ? zstdDecompress(bytes) : bytes;
+  const raw = compression === "zstd" || (compression === "auto" && isZstd(bytes)) ? zstdDecompress(bytes, options.zstdBackend) : bytes;
   let metadata: Metadata | null = null;
   const records: DbnRecord[] = [];
   const parser: DbnParser = new DbnParser(
@@ -246,7 +249,7 @@ export function decodeDbnSync(bytes: Uint8Array, options: DecodeOptions = {}): D
 /** Synchronous fast path over an in-memory buffer. */
 export function visitDbnSync(bytes: Uint8Array, visitor: RecordVisitor, options: DecodeOptions = {}): VisitResult {
   const compression = options.compression ?? "auto";
-  const raw = compression === "zstd" || (compression === "auto" && isZstd(bytes)) ? zstdDecompress(bytes) : bytes;
+  const raw = compression === "zstd" || (compression === "auto" && isZstd(bytes)) ? zstdDecompress(bytes, options.zstdBackend) : bytes;
   let metadata: Metadata | null = null;
   const parser = new DbnParser((m) => (metadata = m), visitor, options);
   parser.push(raw);

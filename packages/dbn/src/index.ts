@@ -49,7 +49,16 @@ export {
 } from "./metadata.js";
 
 // zstd.
-export { isZstd, zstdDecompress, ZstdStreamDecoder } from "./zstd.js";
+export {
+  isZstd,
+  zstdDecompress,
+  zstdDecompressStream,
+  ZstdStreamDecoder,
+  FZSTD_BACKEND,
+  DEFAULT_ZSTD_BACKEND,
+  nodeZlibZstdBackend,
+  type ZstdBackend,
+} from "./zstd.js";
 export { zstdCompress } from "./zstd-compress.js";
 
 // Format constants, record types and layouts.
