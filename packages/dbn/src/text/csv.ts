@@ -5,7 +5,7 @@ import type { RecordLayout } from "../records/layout.js";
 import { layoutFor } from "../records/registry.js";
 import type { DbnRecord } from "../records/types.js";
 import { textColumns, type TextColumn } from "./columns.js";
-import { formatPrice, formatTimestamp, isNullPrice, isNullTimestamp } from "./format.js";
+import { cStringText, formatPrice, formatTimestamp, isNullPrice, isNullTimestamp } from "./format.js";
 import type { TextOptions } from "./options.js";
 
 export interface CsvOptions extends TextOptions {
@@ -36,7 +36,7 @@ function cell(column: TextColumn, record: Record<string, unknown>, prettyPx: boo
     case "char":
       return value === "\0" ? "" : quote(value as string);
     case "cstr":
-      return quote(value as string);
+      return quote(cStringText(value as string));
     default:
       return String(value);
   }

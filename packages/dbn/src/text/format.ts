@@ -33,3 +33,19 @@ export function isNullTimestamp(ns: bigint): boolean {
 export function isNullPrice(raw: bigint): boolean {
   return raw === UNDEF_PRICE;
 }
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * A decoded C string as Databento's text encoders print it: the bytes read as UTF-8, or empty
+ * when they are not valid UTF-8 (Rust's `c_chars_to_str(..).unwrap_or_default()`). Decoded
+ * records keep one character per byte so that re-encoding is exact.
+ */
+export function cStringText(value: string): string {
+  if (!/[\u0080-\u00ff]/.test(value)) return value;
+  try {
+    return utf8.decode(Uint8Array.from(value, (c) => c.charCodeAt(0)));
+  } catch {
+    return "";
+  }
+}

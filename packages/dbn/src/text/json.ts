@@ -3,7 +3,7 @@ import { DbnEncodeError } from "../errors.js";
 import type { Metadata } from "../metadata.js";
 import { layoutFor } from "../records/registry.js";
 import type { DbnRecord } from "../records/types.js";
-import { formatDate, formatPrice, formatTimestamp, isNullPrice, isNullTimestamp } from "./format.js";
+import { cStringText, formatDate, formatPrice, formatTimestamp, isNullPrice, isNullTimestamp } from "./format.js";
 import type { TextOptions } from "./options.js";
 
 // JSON rendering follows Databento's encoder: compact, `hd` nested with `ts_event` first, every
@@ -52,7 +52,7 @@ export function recordToJson(record: DbnRecord, options: TextOptions = {}): stri
     } else if (field.format === "px") json = px(value as bigint, prettyPx);
     else if (field.format === "ts") json = ts(value as bigint, prettyTs);
     else if (field.format === "char") json = value === "\0" ? "null" : str(value as string);
-    else if (field.kind.type === "cstr") json = str(value as string);
+    else if (field.kind.type === "cstr") json = str(cStringText(value as string));
     else if (field.kind.type === "u64" || field.kind.type === "i64") json = `"${value}"`;
     else json = String(value);
     parts.push(`"${name}":${json}`);

@@ -98,6 +98,11 @@ describe("CSV (Databento vectors)", () => {
         "0,34,10,9,175000000000,177000000000,174000000000,175000000000,4033445,AAPL\n",
     );
   });
+  it("C strings print as UTF-8, or empty when the bytes are not UTF-8 (as Rust's c_chars_to_str)", () => {
+    const def = (raw_symbol: string) => rec({ ...status, hd: hd(RType.Error), err: raw_symbol, code: 1, is_last: 1 });
+    expect(recordToJson(def("\u00c3\u00a9t\u00c3\u00a9"))).toContain(`"err":"été"`);
+    expect(recordToJson(def("bad \u00ff byte"))).toContain(`"err":""`);
+  });
   it("pretty prices and timestamps: decimals, ISO, and empty for nulls", () => {
     const row = line2(recordsToCsv(null, [rec({ ...trade, price: UNDEF_PRICE, ts_recv: 0n })], { prettyPx: true, prettyTs: true }));
     expect(row).toBe(`,2022-07-21T22:17:31.000000000Z,0,1,323,B,B,9,,3,128,22000,1002375`);
