@@ -129,7 +129,7 @@ async function buildRegistryEntries(loaded: LoadedProfile, forceSource: string |
       continue;
     }
     const config = parseSourceConfig(definition, name, entry.config, loaded.path);
-    entries.push({ name, definition, config });
+    entries.push({ name, definition, config, useCache: entry.cache });
   }
   return entries;
 }

@@ -21,6 +21,8 @@ const dataSourceSchema = z
     /** A package name ("@nq/source-databento", "acme-nq-source") or a path relative to the profile. */
     plugin: z.string().min(1, "expected a package name or a path"),
     config: z.record(z.string(), z.unknown()).default({}),
+    /** false: never read or write this source's results in the cache (e.g. a local replay). */
+    cache: z.boolean().default(true),
   })
   .strict();
 

@@ -95,6 +95,17 @@ describe("runSources", () => {
     expect(gaveUp.loads).toBe(3);
   });
 
+  it("falls back instead of retrying early when Retry-After is longer than it is willing to wait", async () => {
+    const calls = { loads: 0, closes: 0 };
+    const result = await runSources(
+      [scripted("barchart", [new RateLimitError("barchart", "HTTP 429", { retryAfterMs: 60_000 }), rows], calls), scripted("saved", [rows])],
+      { ...base, policy: "fallback", retries: 2, maxRetryDelayMs: 10_000 },
+    );
+    expect(calls.loads).toBe(1);
+    expect(result.source).toBe("saved");
+    expect(result.attempts[0]!.error).toMatchObject({ name: "RateLimitError" });
+  });
+
   it("does not retry what will fail the same way again", async () => {
     const calls = { loads: 0, closes: 0 };
     await runSources([scripted("databento", [new CostLimitError("databento", "too dear", { estimatedUsd: 9, limitUsd: 1 })], calls)], { ...base, policy: "fallback", retries: 3 });
@@ -131,6 +142,23 @@ describe("runSources", () => {
     const partial = await runSources([scripted("other", [{ ...rows, complete: false }])], { ...base, policy: "fallback", cache });
     expect(partial.chain!.metadata.complete).toBe(false);
     expect([...store.keys()].some((k) => k.startsWith("other"))).toBe(false);
+  });
+
+  it("bypasses the cache for a source whose entry says useCache: false", async () => {
+    const touched: string[] = [];
+    const cache: ChainCache = {
+      async get(key) {
+        touched.push(`get ${key.source}`);
+        return null;
+      },
+      async set(key) {
+        touched.push(`set ${key.source}`);
+      },
+      async close() {},
+    };
+    const result = await runSources([{ ...scripted("saved", [rows]), useCache: false }], { ...base, policy: "fallback", cache });
+    expect(result.attempts[0]!.cache).toBe("off");
+    expect(touched).toEqual([]);
   });
 
   it("stops at once when the run is aborted", async () => {

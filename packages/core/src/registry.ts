@@ -24,6 +24,8 @@ export interface RegistryEntry {
   config: unknown;
   /** When set, the source is not tried and this is the reason given (disabled, missing credentials…). */
   skipReason?: string | null;
+  /** false: bypass the cache for this source (a local replay gains nothing from it and would hide newer files). */
+  useCache?: boolean;
 }
 
 export type AttemptOutcome = "success" | "failed" | "skipped";
@@ -117,12 +119,13 @@ async function attemptSource(
   const started = performance.now();
   const log = options.log.child(entry.name);
   const key = cacheKeyFor(entry.name, options.request);
+  const cache = entry.useCache === false ? null : (options.cache ?? null);
   const spentBefore = spend.spentBy(entry.name);
   const elapsed = () => Math.round(performance.now() - started);
 
-  if (options.cache && !options.refresh) {
+  if (cache && !options.refresh) {
     try {
-      const hit = await options.cache.get(key, now());
+      const hit = await cache.get(key, now());
       if (hit) {
         log.info(`cache hit (fetched ${hit.fetchedAt}, expires ${hit.expiresAt}); saved $${hit.costUsd.toFixed(4)}`);
         const chain: OptionsChain = { ...hit.chain, metadata: { ...hit.chain.metadata, cache: "hit", spendUsd: 0 } };
@@ -132,7 +135,7 @@ async function attemptSource(
       log.warn(`cache read failed, loading from the source instead: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  const cacheStatus: CacheStatus = options.cache ? "miss" : "off";
+  const cacheStatus: CacheStatus = cache ? "miss" : "off";
   const retries = options.retries ?? 1;
   const maxDelay = options.maxRetryDelayMs ?? 10_000;
   let source: Source | null = null;
@@ -159,8 +162,8 @@ async function attemptSource(
         if (chain.contracts.length === 0) {
           throw new NoDataError(entry.name, `returned no usable contracts for ${options.request.product} (${chain.qualityMetrics.rowsReceived} rows received, ${chain.qualityMetrics.invalidRows} invalid, ${chain.qualityMetrics.filteredRows} outside the request)`);
         }
-        if (options.cache && chain.metadata.complete) {
-          await options.cache
+        if (cache && chain.metadata.complete) {
+          await cache
             .set(key, { chain, fetchedAt, costUsd: spendUsd, raw: result.raw ?? null })
             .catch((error: unknown) => log.warn(`could not write the cache: ${error instanceof Error ? error.message : String(error)}`));
         }
@@ -171,7 +174,10 @@ async function attemptSource(
       } catch (error) {
         lastError = toSourceError(entry.name, error);
         if (lastError instanceof AbortedError || !lastError.retryable || tries > retries) break;
-        const delay = Math.min(maxDelay, retryDelayMs(lastError, tries));
+        const asked = lastError instanceof RateLimitError ? lastError.retryAfterMs : null;
+        // Coming back sooner than a server asked would only earn another 429 (or a ban): fall back instead.
+        if (asked !== null && asked > maxDelay) break;
+        const delay = Math.min(maxDelay, asked ?? 250 * 2 ** (tries - 1));
         log.warn(`${lastError.message} — retrying in ${delay} ms (try ${tries + 1} of ${retries + 1})`);
         await sleep(delay, options.signal);
       }
@@ -197,11 +203,6 @@ async function attemptSource(
     },
     chain: null,
   };
-}
-
-function retryDelayMs(error: SourceError, tries: number): number {
-  if (error instanceof RateLimitError && error.retryAfterMs !== null) return error.retryAfterMs;
-  return 250 * 2 ** (tries - 1);
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -133,6 +133,12 @@ describe.skipIf(browser.skip)(`Barchart in headless Chromium against the local s
     expect(replayed.optionsSummary.expirations).toEqual([...new Set(site.series.map((s) => s.expiration))].sort());
     expect(replayed.qualityMetrics.invalidRows).toBe(0);
     expect(replayed.contracts.length).toBeGreaterThan(100);
+
+    // A relative saved_dir is read from the profile's folder (context.baseDir), not the working directory.
+    const relative = await barchartSource.create(barchartConfigSchema.parse({ mode: "saved", saved_dir: folders.sort()[0]! }), { ...recordingContext(), baseDir: saveDir });
+    const again = normalized(await relative.load({ product: "NQ" }, { signal: signal() }));
+    await relative.close?.();
+    expect(again.contracts.length).toBe(replayed.contracts.length);
   });
 
   it("turns each fault of the site into its typed error, without retrying blocks or rate limits", async () => {

@@ -17,6 +17,7 @@
  */
 import { defineSource, type ChainRequest, type LoadOptions, type Source, type SourceContext, type SourceResult } from "@nq/core";
 import { BrowserSession } from "./browser-session.js";
+import { resolve } from "node:path";
 import { barchartConfigSchema, type BarchartConfig } from "./config.js";
 import { crawlChain } from "./crawl.js";
 import { throwIfAborted, untilAborted } from "./politeness.js";
@@ -43,10 +44,19 @@ export const barchartSource = defineSource<BarchartConfig>({
     delayed: true,
   },
   configSchema: barchartConfigSchema,
-  create: (config, context) => (config.mode === "saved" ? new SavedCaptureSource(config, context) : new LiveBarchartSource(config, context)),
+  create: (config, context) => {
+    // Folders named in a profile are relative to the profile, not to wherever the runner was started.
+    const resolved = { ...config, ...relativeTo(context.baseDir, { save_dir: config.save_dir, saved_dir: config.saved_dir }) };
+    return resolved.mode === "saved" ? new SavedCaptureSource(resolved, context) : new LiveBarchartSource(resolved, context);
+  },
 });
 
 export default barchartSource;
+
+function relativeTo(baseDir: string | undefined, paths: { save_dir: string | undefined; saved_dir: string | undefined }) {
+  const at = (path: string | undefined) => (path === undefined || baseDir === undefined ? path : resolve(baseDir, path));
+  return { save_dir: at(paths.save_dir), saved_dir: at(paths.saved_dir) };
+}
 
 /** One browser per source instance, started on the first load and reused for every expiry and load. */
 class LiveBarchartSource implements Source {
