@@ -1,11 +1,11 @@
 /**
  * @nq/dbn — a native TypeScript codec for Databento's DBN format (v1, v2, v3).
  *
- * Reading order: decode (object iterator, then the fast path), encode, text output, and the
- * format's constants, types and layouts.
+ * Reading order: decoding (streaming objects, then the DataView fast path), prices, encoding,
+ * metadata, text output, zstd, and the format's constants, record types and layouts.
  */
 
-// Decoding: streaming object iterator and whole-input helpers.
+// Decoding: a streaming decoder over any input, and whole-input helpers.
 export {
   DbnDecoder,
   openDbn,
@@ -14,6 +14,7 @@ export {
   visitDbn,
   visitDbnSync,
   readRecord,
+  recordReader,
   decompressedChunks,
   type DecodeOptions,
   type DecodeResult,
@@ -21,12 +22,13 @@ export {
 } from "./decoder.js";
 export type { DbnInput } from "./input.js";
 export { DbnParser, type ParserOptions, type RecordVisitor } from "./parser.js";
+export { mergeRecords } from "./merge.js";
 export { DbnDecodeError, DbnEncodeError, type DbnDecodeErrorCode } from "./errors.js";
 
-// Prices and timestamps.
+// Prices and timestamps: raw fixed-point bigints to numbers and back.
 export { priceToNumber, readPrice, priceFromString, timestampToDate } from "./price.js";
 
-// Encoding DBN v3.
+// Encoding DBN v3, in memory or streaming.
 export {
   encodeDbn,
   encodeRecords,
@@ -48,7 +50,14 @@ export {
   type MappingInterval,
 } from "./metadata.js";
 
-// zstd.
+// Text output identical to Databento's `dbn` CLI.
+export { CsvEncoder, recordsToCsv, type CsvOptions } from "./text/csv.js";
+export { recordToJson, recordsToJson, metadataToJson, type MetadataJsonOptions } from "./text/json.js";
+export type { TextOptions } from "./text/options.js";
+export { TsSymbolMap } from "./text/symbol-map.js";
+export { formatPrice, formatTimestamp, formatDate } from "./text/format.js";
+
+// zstd: pluggable decompression (node:zlib where available, else fzstd), WASM compression.
 export {
   isZstd,
   zstdDecompress,
@@ -61,17 +70,10 @@ export {
 } from "./zstd.js";
 export { zstdCompress } from "./zstd-compress.js";
 
-// Format constants, record types and layouts.
+// The format: constants and enums, record types and guards, per-version layouts.
 export * from "./constants.js";
 export type * from "./records/types.js";
 export * from "./records/guards.js";
 export { upgradeRecord } from "./records/upgrade.js";
 export { layoutFor, ALL_LAYOUTS, SUPPORTED_VERSIONS, type DbnVersion } from "./records/registry.js";
 export type { RecordLayout, Field, FieldKind, TextFormat } from "./records/layout.js";
-
-// Text output identical to Databento's `dbn` CLI.
-export { CsvEncoder, recordsToCsv, type CsvOptions } from "./text/csv.js";
-export { recordToJson, recordsToJson, metadataToJson, type MetadataJsonOptions } from "./text/json.js";
-export type { TextOptions } from "./text/options.js";
-export { TsSymbolMap } from "./text/symbol-map.js";
-export { formatPrice, formatTimestamp, formatDate } from "./text/format.js";
