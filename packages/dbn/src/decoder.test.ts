@@ -7,7 +7,10 @@ import {
   encodeDbn,
   encodeRecords,
   layoutFor,
+  isMbo,
+  isSymbolMapping,
   openDbn,
+  PitSymbolMap,
   priceToNumber,
   RType,
   Schema,
@@ -223,6 +226,18 @@ describe.skipIf(!HAVE_FIXTURES)(`Databento fixtures (${FIXTURE_DIR})`, () => {
     const { metadata, records } = decodeDbnSync(readFixture("databento-python/LIVE/test_data.live.dbn.zst"));
     expect(metadata?.schema).toBeNull();
     expect(records.some((r) => r.hd.rtype === RType.SymbolMapping && (r as { stype_out_symbol: string }).stype_out_symbol === "ESZ4")).toBe(true);
+    // Live data carries its symbology in-band: every MBO record's instrument was announced first.
+    const symbols = new PitSymbolMap();
+    let mapped = 0;
+    for (const record of records) {
+      if (isSymbolMapping(record)) symbols.update(record);
+      else if (isMbo(record)) {
+        expect(symbols.get(record.hd.instrument_id), `instrument ${record.hd.instrument_id}`).toBeDefined();
+        mapped++;
+      }
+    }
+    expect(mapped).toBeGreaterThan(0);
+    expect(symbols.get(183748)).toBe("ESZ4");
   });
 
   it("gives identical records for 1-byte chunks, Readables, web streams and paths", async () => {

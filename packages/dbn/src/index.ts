@@ -50,11 +50,13 @@ export {
   type MappingInterval,
 } from "./metadata.js";
 
+// Symbology: instrument ids to symbols, from metadata mappings or live SymbolMappingMsg records.
+export { TsSymbolMap, PitSymbolMap } from "./symbology.js";
+
 // Text output identical to Databento's `dbn` CLI.
 export { CsvEncoder, recordsToCsv, type CsvOptions } from "./text/csv.js";
 export { recordToJson, recordsToJson, metadataToJson, type MetadataJsonOptions } from "./text/json.js";
 export type { TextOptions } from "./text/options.js";
-export { TsSymbolMap } from "./text/symbol-map.js";
 export { formatPrice, formatTimestamp, formatDate } from "./text/format.js";
 
 // zstd: pluggable decompression (node:zlib where available, else fzstd), WASM compression.

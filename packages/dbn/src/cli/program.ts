@@ -10,7 +10,7 @@ import type { Metadata } from "../metadata.js";
 import type { DbnRecord, DbnRecordV3 } from "../records/types.js";
 import { CsvEncoder } from "../text/csv.js";
 import { metadataToJson, recordToJson } from "../text/json.js";
-import { TsSymbolMap } from "../text/symbol-map.js";
+import { TsSymbolMap } from "../symbology.js";
 import { zstdCompress } from "../zstd-compress.js";
 
 export interface CliIo {

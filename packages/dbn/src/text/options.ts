@@ -1,4 +1,4 @@
-import type { TsSymbolMap } from "./symbol-map.js";
+import type { TsSymbolMap } from "../symbology.js";
 
 export interface TextOptions {
   /** Prices as decimals (`pretty_px`). */

@@ -1,6 +1,7 @@
-import { SType, UNDEF_TIMESTAMP } from "../constants.js";
-import type { Metadata } from "../metadata.js";
-import { indexTimestamp } from "./columns.js";
+import { SType, UNDEF_TIMESTAMP } from "./constants.js";
+import type { Metadata } from "./metadata.js";
+import type { SymbolMappingMsg, SymbolMappingMsgV1 } from "./records/types.js";
+import { indexTimestamp } from "./text/columns.js";
 
 interface Interval {
   startDay: number;
@@ -58,5 +59,27 @@ export class TsSymbolMap {
   /** The symbol for a record, dated by its index timestamp. */
   forRecord(record: { hd: { instrument_id: number; ts_event: bigint }; ts_recv?: bigint }): string | undefined {
     return this.get(record.hd.instrument_id, indexTimestamp(record));
+  }
+}
+
+/**
+ * Instrument id → symbol at the current point of a live stream, fed by the SymbolMappingMsg
+ * records the gateway sends (they may repeat: each one is an upsert).
+ */
+export class PitSymbolMap {
+  private readonly symbols = new Map<number, string>();
+
+  /** Applies a SymbolMappingMsg (any version); returns the symbol now mapped. */
+  update(record: SymbolMappingMsg | SymbolMappingMsgV1): string {
+    this.symbols.set(record.hd.instrument_id, record.stype_out_symbol);
+    return record.stype_out_symbol;
+  }
+
+  get(instrumentId: number): string | undefined {
+    return this.symbols.get(instrumentId);
+  }
+
+  get size(): number {
+    return this.symbols.size;
   }
 }
