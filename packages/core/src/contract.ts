@@ -43,7 +43,11 @@ export interface OptionContract {
   last: number | null;
   volume: number | null;
   openInterest: number | null;
+  /** The trading date the open interest is for (YYYY-MM-DD): usually the session before the as-of time. */
+  openInterestDate: string | null;
   settlement: number | null;
+  /** The trading date the settlement price is for (YYYY-MM-DD). */
+  settlementDate: string | null;
   impliedVolatility: number | null;
   delta: number | null;
   /** Dollars per index point (NQ options: 20). */

@@ -50,6 +50,7 @@ describe("source errors", () => {
     const abort = new DOMException("aborted", "AbortError");
     expect(toSourceError("s", abort)).toBeInstanceOf(AbortedError);
     expect(toSourceError("s", Object.assign(new Error("reset"), { code: "ECONNRESET" }))).toBeInstanceOf(NetworkError);
+    expect(toSourceError("s", new TypeError("terminated", { cause: Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET" }) }))).toBeInstanceOf(NetworkError);
     const bug = toSourceError("s", new TypeError("x is undefined"));
     expect(bug).toBeInstanceOf(UnexpectedSourceError);
     expect(bug.retryable).toBe(false);

@@ -174,7 +174,8 @@ export function isSourceError(value: unknown): value is SourceError {
 export function toSourceError(source: string, error: unknown): SourceError {
   if (error instanceof SourceError) return error;
   if (isAbortError(error)) return new AbortedError(source, "the load was aborted", { cause: error });
-  const code = (error as { code?: unknown } | null)?.code;
+  // fetch reports a reset as TypeError("terminated") with the socket's code on its cause.
+  const code = (error as { code?: unknown } | null)?.code ?? ((error as { cause?: { code?: unknown } } | null)?.cause?.code);
   if (typeof code === "string" && NETWORK_ERROR_CODES.has(code)) {
     return new NetworkError(source, `network failure (${code}); check the connection or the service's status, then try again`, { cause: error });
   }

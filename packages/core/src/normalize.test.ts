@@ -39,6 +39,13 @@ describe("normalizeChain", () => {
     expect(chain.qualityMetrics.zeroOpenInterestShare).toBe(1);
   });
 
+  it("keeps the trading dates of settlement and open interest as YYYY-MM-DD", () => {
+    const chain = normalizeChain({ rows: [row({ settlement: 5, settlementDate: "2026-11-19", openInterest: 9, openInterestDate: new Date("2026-11-18T00:00:00Z") })], asOf }, context);
+    expect(chain.contracts[0]).toMatchObject({ settlementDate: "2026-11-19", openInterestDate: "2026-11-18" });
+    const bad = normalizeChain({ rows: [row({ settlementDate: "last friday" })], asOf }, context);
+    expect(bad.qualityMetrics.invalidReasons).toEqual({ "settlementDate: expected a YYYY-MM-DD date or null, got a string": 1 });
+  });
+
   it("counts each bad row with its reason instead of dropping it silently or crashing", () => {
     const chain = normalizeChain(
       {

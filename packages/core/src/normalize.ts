@@ -162,7 +162,9 @@ function toContract(row: SourceRow, product: string, provenance: Provenance, def
     last: nonNegative(row.last, "last"),
     volume: nonNegative(row.volume, "volume"),
     openInterest: nonNegative(row.openInterest, "openInterest"),
+    openInterestDate: optionalDate(row.openInterestDate, "openInterestDate"),
     settlement: nonNegative(row.settlement, "settlement"),
+    settlementDate: optionalDate(row.settlementDate, "settlementDate"),
     impliedVolatility: nonNegative(row.impliedVolatility, "impliedVolatility"),
     delta: deltaValue(row.delta),
     multiplier,
@@ -296,6 +298,14 @@ function parseExpiration(value: unknown): string {
   if (typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(`${value}T00:00:00Z`))) return value;
   if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString().slice(0, 10);
   throw new RowProblem(`expiration: expected a YYYY-MM-DD date, got ${kindOf(value)}`);
+}
+
+function optionalDate(value: unknown, field: string): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value)) return value;
+  const date = toDate(value);
+  if (!date) throw new RowProblem(`${field}: expected a YYYY-MM-DD date or null, got ${kindOf(value)}`);
+  return date.toISOString().slice(0, 10);
 }
 
 function optionalTime(value: unknown, field: string): string | null {

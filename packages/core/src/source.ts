@@ -56,7 +56,9 @@ export interface SourceRow {
   last?: unknown;
   volume?: unknown;
   openInterest?: unknown;
+  openInterestDate?: unknown;
   settlement?: unknown;
+  settlementDate?: unknown;
   impliedVolatility?: unknown;
   delta?: unknown;
   multiplier?: unknown;

@@ -96,6 +96,7 @@ describe("NQ chain assembly over HTTP (definition ⋈ statistics ⋈ trades ⋈ 
   });
 
   it("says which trading date the settlement and open interest are for", () => {
+    expect(chain.contracts.every((c) => c.settlementDate === "2026-11-19" && c.openInterestDate === "2026-11-19")).toBe(true);
     expect(warnings).toContain("settlement is for trading date 2026-11-19 (204 contracts)");
     expect(warnings).toContain("open interest is for trading date 2026-11-19 (204 contracts)");
   });

@@ -17,9 +17,10 @@ import type { ChainQuery } from "./query.js";
 
 const DBN_FILE = /\.dbn(\.zst)?$/i;
 
-export async function listDbnFiles(config: { files?: string[] | undefined; dir?: string | undefined }): Promise<string[]> {
+/** Relative paths are read from `baseDir`: the profile's folder, not wherever the runner was started. */
+export async function listDbnFiles(config: { files?: string[] | undefined; dir?: string | undefined }, baseDir = process.cwd()): Promise<string[]> {
   if (config.dir) {
-    const dir = resolve(config.dir);
+    const dir = resolve(baseDir, config.dir);
     let names: string[];
     try {
       names = await readdir(dir);
@@ -30,7 +31,7 @@ export async function listDbnFiles(config: { files?: string[] | undefined; dir?:
     if (files.length === 0) throw new ConfigError(SOURCE_NAME, `"dir" ${dir} holds no .dbn or .dbn.zst file`, { path: `data_sources.${SOURCE_NAME}.config.dir` });
     return files;
   }
-  const files = (config.files ?? []).map((file) => resolve(file));
+  const files = (config.files ?? []).map((file) => resolve(baseDir, file));
   for (const [index, file] of files.entries()) {
     const info = await stat(file).catch(() => null);
     if (!info?.isFile()) {

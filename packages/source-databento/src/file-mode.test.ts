@@ -51,6 +51,16 @@ describe("file mode", () => {
     }
   });
 
+  it("reads relative files and dir from the profile's folder (context.baseDir)", async () => {
+    const names = files.map((file) => file.slice(dir.length + 1));
+    const byFiles = await sourceFor({ files: names }, { baseDir: dir });
+    const byDir = await sourceFor({ dir: "." }, { baseDir: dir });
+    const a = await byFiles.source.load({ product: "NQ" }, { signal: signal() });
+    const b = await byDir.source.load({ product: "NQ" }, { signal: signal() });
+    expect(a.rows.length).toBeGreaterThan(0);
+    expect(b.rows).toEqual(a.rows);
+  });
+
   it("reads a directory (dir), and leaves fields null when their schema has no file", async () => {
     const onlyDefinitions = await mkdtemp(join(tmpdir(), "nq-databento-defs-"));
     try {

@@ -82,7 +82,7 @@ async function loadHistorical(
 }
 
 async function loadFiles(config: ResolvedConfig, query: ChainQuery, context: SourceContext, signal: AbortSignal): Promise<ExtractedChain> {
-  const files = await listDbnFiles(config);
+  const files = await listDbnFiles(config, context.baseDir);
   context.log.info(`reading ${files.length} local DBN file(s)`);
   const extracted = await extractFromFiles(query, files, context.now(), signal);
   context.spend.record(SOURCE_NAME, `local DBN files (${files.length})`, 0);

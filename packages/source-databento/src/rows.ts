@@ -29,7 +29,9 @@ export function toSourceRows(selected: OptionDefinition[], records: ChainRecords
       last: trades?.last ?? null,
       volume: trades ? trades.volume : tradesRead ? 0 : null,
       openInterest: records.openInterest.get(id)?.value ?? null,
+      openInterestDate: referenceDate(records.openInterest.get(id)),
       settlement: records.settlements.get(id)?.value ?? null,
+      settlementDate: referenceDate(records.settlements.get(id)),
       multiplier: definition.multiplier,
       quoteTime: quote ? nsToIso(quote.ts) : null,
       rawStrike: definition.strikeRaw.toString(),
@@ -37,7 +39,12 @@ export function toSourceRows(selected: OptionDefinition[], records: ChainRecords
   });
 }
 
-/** "settlement for 2026-11-19 (1 240 contracts)"-style notes: the rows cannot carry reference dates. */
+/** The trading date a statistic is for (its ts_ref), when it states one. */
+function referenceDate(value: ReferencedValue | undefined): string | null {
+  return value && value.tsRef !== null ? nsToIso(value.tsRef).slice(0, 10) : null;
+}
+
+/** "settlement is for trading date 2026-11-19 (1 240 contracts)": the summary's one-line view of the row dates. */
 export function referenceDateNotes(selected: OptionDefinition[], records: ChainRecords): string[] {
   const notes: string[] = [];
   for (const [label, values] of [

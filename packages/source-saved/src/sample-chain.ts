@@ -28,6 +28,8 @@ export interface SampleChainOptions {
   /** Seed for the deterministic pseudo-random parts (OI, volume, quote times). */
   seed: number;
   rate: number;
+  /** The trading date the open interest is for. */
+  openInterestDate: string;
 }
 
 export const DEFAULT_SAMPLE_OPTIONS: SampleChainOptions = {
@@ -44,6 +46,7 @@ export const DEFAULT_SAMPLE_OPTIONS: SampleChainOptions = {
   ],
   seed: 20261120,
   rate: 0.043,
+  openInterestDate: "2026-11-19",
 };
 
 const TICK = 0.25;
@@ -92,7 +95,10 @@ export function generateSampleRows(options: SampleChainOptions = DEFAULT_SAMPLE_
           last: volume > 0 ? roundToTick(Math.max(TICK, theoretical * (0.985 + 0.03 * random()))) : null,
           volume,
           openInterest,
+          // CME publishes open interest the morning after; the settlement is the as-of session's own.
+          openInterestDate: options.openInterestDate,
           settlement: roundToTick(Math.max(theoretical, 0.05)),
+          settlementDate: options.asOf.slice(0, 10),
           impliedVolatility: round(volatility, 4),
           delta: round(right === "C" ? model.callDelta : model.putDelta, 4),
           multiplier: NQ_OPTION_MULTIPLIER,

@@ -45,8 +45,8 @@ export interface ConformanceOptions<C> {
 
 const NULLABLE_BY_CAPABILITY: [keyof SourceDefinition["capabilities"], (keyof OptionContract)[]][] = [
   ["quotes", ["bid", "ask"]],
-  ["openInterest", ["openInterest"]],
-  ["settlement", ["settlement"]],
+  ["openInterest", ["openInterest", "openInterestDate"]],
+  ["settlement", ["settlement", "settlementDate"]],
   ["volume", ["volume"]],
   ["greeks", ["delta"]],
   ["impliedVolatility", ["impliedVolatility"]],

@@ -19,13 +19,14 @@ export interface Harness {
   spend: SpendLedger;
 }
 
-export async function sourceFor(config: DatabentoConfig, options: { runLimitUsd?: number | null; now?: Date } = {}): Promise<Harness> {
+export async function sourceFor(config: DatabentoConfig, options: { runLimitUsd?: number | null; now?: Date; baseDir?: string } = {}): Promise<Harness> {
   const logs: LogEntry[] = [];
   const spend = new SpendLedger(options.runLimitUsd ?? null);
   const source = await databento.create(configSchema.parse(config), {
     log: createLogger((entry) => logs.push(entry), "databento"),
     spend,
     now: () => options.now ?? new Date(),
+    ...(options.baseDir ? { baseDir: options.baseDir } : {}),
   });
   return { source, logs, spend };
 }
