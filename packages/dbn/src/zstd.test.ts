@@ -86,6 +86,16 @@ describe("zstd backends", () => {
     bad.fill(0xff, 8, 40);
     const error = await decodeDbn(chunked(bad, 16), { zstdBackend: backend }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DbnDecodeError);
+    // A corrupted block size reads as a frame running past the end of the input: zstd cannot
+    // tell that from truncation, so either code is honest.
+    expect(["corrupt_zstd", "truncated"]).toContain((error as DbnDecodeError).code);
+  });
+
+  it.each([FZSTD_BACKEND, transformBackend])("$name reports a bad frame magic as corrupt_zstd", async (backend) => {
+    const bad = Buffer.from(multiFrame);
+    bad[0] = 0x29; // no longer a zstd frame nor a skippable frame
+    const error = await decodeDbn(chunked(bad, 16), { zstdBackend: backend, compression: "zstd" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DbnDecodeError);
     expect((error as DbnDecodeError).code).toBe("corrupt_zstd");
   });
 
@@ -96,5 +106,25 @@ describe("zstd backends", () => {
     }
     await expect(decodeDbn(failing(), { zstdBackend: transformBackend })).rejects.toThrow("socket reset");
     await expect(decodeDbn(failing(), { zstdBackend: FZSTD_BACKEND })).rejects.toThrow("socket reset");
+  });
+});
+
+describe("zstd truncation", () => {
+  it("a stream cut inside a frame (even just its checksum) is truncated, one-shot and streaming", async () => {
+    for (const cut of [1, 4, 30]) {
+      const bytes = multiFrame.subarray(0, multiFrame.length - cut);
+      let sync: unknown;
+      try {
+        decodeDbnSync(bytes);
+      } catch (error) {
+        sync = error;
+      }
+      const streamed = await decodeDbn(chunked(bytes, 64)).catch((error: unknown) => error);
+      for (const error of [sync, streamed]) {
+        expect(error).toBeInstanceOf(DbnDecodeError);
+        expect((error as DbnDecodeError).code).toBe("truncated");
+        expect((error as DbnDecodeError).offset).toBe(bytes.length);
+      }
+    }
   });
 });

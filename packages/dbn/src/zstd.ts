@@ -21,10 +21,24 @@ export interface ZstdBackend {
   createTransform?: () => Transform;
 }
 
-/** Pure-JS fzstd: installs everywhere, handles multi-frame and skippable frames. */
+/**
+ * Pure-JS fzstd: installs everywhere, handles multi-frame and skippable frames. One-shot
+ * decompression also goes through the streaming decoder, which (unlike fzstd's one-shot
+ * `decompress`) rejects a stream cut inside a frame, checksum included.
+ */
 export const FZSTD_BACKEND: ZstdBackend = {
   name: "fzstd",
-  decompressSync: (bytes) => fzstdDecompress(bytes),
+  decompressSync: (bytes) => {
+    const parts = new ZstdStreamDecoder().push(bytes, true);
+    if (parts.length === 1) return parts[0]!;
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let offset = 0;
+    for (const part of parts) {
+      out.set(part, offset);
+      offset += part.length;
+    }
+    return out;
+  },
 };
 
 type ZlibWithZstd = typeof zlib & {
@@ -47,8 +61,14 @@ export function nodeZlibZstdBackend(): ZstdBackend | undefined {
 /** The backend used when none is given: node:zlib when the runtime has zstd, else fzstd. */
 export const DEFAULT_ZSTD_BACKEND: ZstdBackend = nodeZlibZstdBackend() ?? FZSTD_BACKEND;
 
-function corrupt(error: unknown, offset: number): DbnDecodeError {
-  return new DbnDecodeError("corrupt_zstd", offset, `corrupt zstd data: ${(error as Error).message}`, { cause: error });
+/** A decompressor failure as a DbnDecodeError: `truncated` when the input ended inside a frame. */
+function zstdFailure(error: unknown, offset: number, endOffset: number): DbnDecodeError {
+  if (error instanceof DbnDecodeError) return error;
+  const message = (error as Error).message;
+  if (/unexpected (EOF|end of file)/i.test(message)) {
+    return new DbnDecodeError("truncated", endOffset, `zstd stream ends inside a frame: ${message}`, { cause: error });
+  }
+  return new DbnDecodeError("corrupt_zstd", offset, `corrupt zstd data: ${message}`, { cause: error });
 }
 
 /** Streaming fzstd decoder: push compressed chunks, get the decompressed chunks they complete. */
@@ -67,7 +87,7 @@ export class ZstdStreamDecoder {
     try {
       this.inner.push(chunk, final);
     } catch (error) {
-      throw corrupt(error, this.consumed);
+      throw zstdFailure(error, this.consumed, this.consumed + chunk.length);
     }
     this.consumed += chunk.length;
     const out = this.out;
@@ -106,7 +126,7 @@ export async function* zstdDecompressStream(source: AsyncIterable<Uint8Array>, b
     for await (const chunk of transform) yield chunk as Uint8Array;
   } catch (error) {
     if (inputError !== undefined) throw inputError;
-    throw corrupt(error, consumed);
+    throw zstdFailure(error, consumed, consumed);
   } finally {
     input.destroy();
   }
@@ -117,6 +137,6 @@ export function zstdDecompress(bytes: Uint8Array, backend: ZstdBackend = DEFAULT
   try {
     return backend.decompressSync(bytes);
   } catch (error) {
-    throw corrupt(error, 0);
+    throw zstdFailure(error, 0, bytes.length);
   }
 }
