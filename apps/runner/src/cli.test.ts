@@ -57,6 +57,12 @@ describe.skipIf(!existsSync(CLI))("nq-runner CLI", () => {
     expect(existsSync(join(dir, "ghost-out"))).toBe(false);
   });
 
+  it("accepts the literal -- that `pnpm start -- …` passes before the flags", () => {
+    const run = cli(["--", "--out", "dashdash-out", "--json", "--no-cache"]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).ok).toBe(true);
+  });
+
   it("rejects a bad flag value with usage help", () => {
     const run = cli(["--max-expirations", "zero"]);
     expect(run.status).not.toBe(0);

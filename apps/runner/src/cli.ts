@@ -98,7 +98,9 @@ interface RunFlags {
 
 function printLog(entry: LogEntry, verbose: boolean): void {
   if (!verbose && (entry.level === "debug" || entry.level === "info")) return;
-  process.stderr.write(`[${entry.level}]${entry.source ? ` ${entry.source}:` : ""} ${entry.message}\n`);
+  // Error messages already start with their source's name.
+  const prefix = entry.source && !entry.message.startsWith(`${entry.source}:`) ? ` ${entry.source}:` : "";
+  process.stderr.write(`[${entry.level}]${prefix} ${entry.message}\n`);
 }
 
 function formatValue(key: string, value: unknown): string {
@@ -119,7 +121,11 @@ function parseIsoTime(value: string): string {
   return new Date(value).toISOString();
 }
 
-program.parseAsync(process.argv).catch((error: unknown) => {
+// `pnpm start -- --profile x` hands the script a literal "--" first; it separates pnpm's flags, not ours.
+const argv = process.argv.slice(2);
+if (argv[0] === "--") argv.shift();
+
+program.parseAsync(argv, { from: "user" }).catch((error: unknown) => {
   if (isSourceError(error)) {
     process.stderr.write(`error: ${error.message}\n`);
     process.exitCode = error instanceof ConfigError ? 2 : 1;
