@@ -83,6 +83,36 @@ describe.skipIf(!HAVE_FIXTURES)("nq-dbn CLI", () => {
   });
 });
 
+describe.skipIf(!HAVE_FIXTURES)("nq-dbn CLI, as Databento's CLI tests expect", () => {
+  it("refuses conflicting flags", async () => {
+    for (const args of [["-J", "-C"], ["-J", "-m", "-l", "1"], ["--input-fragment", "-D"], ["--fragment", "-J", "-m"]]) {
+      const { code, stderr } = await run([...args, fx("dbn/test_data.mbo.dbn")]);
+      expect(code, args.join(" ")).toBe(2);
+      expect(stderr).toContain("cannot be used with");
+    }
+  });
+  it("accepts the older --fragment / --zstd-fragment names", async () => {
+    const { stdout } = await run(["--zstd-fragment", "--input-dbn-version", "2", "-J", fx("dbn/test_data.definition.dbn.frag.zst")]);
+    expect(stdout.split("\n").length - 1).toBe(2);
+  });
+  it("reports an unopenable output file without crashing", async () => {
+    const { code, stderr } = await run(["-C", "-o", join(dir, "missing", "dir", "out.csv"), fx("dbn/test_data.mbo.dbn")]);
+    expect(code).toBe(1);
+    expect(stderr).toContain("Unable to open output file");
+  });
+  it("records --limit in the metadata of DBN output", async () => {
+    const out = join(dir, "limited.dbn");
+    expect((await run(["-l", "1", "-o", out, fx("dbn/test_data.definition.v3.dbn.zst")])).code).toBe(0);
+    expect(JSON.parse((await run(["-J", "-m", out])).stdout).limit).toBe("1");
+    expect((await run(["-J", out])).stdout.trimEnd().split("\n")).toHaveLength(1);
+  });
+  it("writes the CSV header for an empty file, and the version", async () => {
+    const { stdout } = await run(["--csv", fx("dbn/test_data.ohlcv-1d.dbn")]);
+    expect(stdout).toBe("ts_event,rtype,publisher_id,instrument_id,open,high,low,close,volume\n");
+    expect((await run(["--version"])).stdout).toBe("0.1.0\n");
+  });
+});
+
 describe("nq-dbn CLI usage", () => {
   it("rejects unknown flags and missing encodings", async () => {
     expect((await run(["--bogus", "x"])).code).toBe(2);

@@ -1,6 +1,7 @@
-import { createWriteStream, existsSync } from "node:fs";
+import { open } from "node:fs/promises";
+import packageJson from "../../package.json" with { type: "json" };
 import type { Readable, Writable } from "node:stream";
-import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { schemaFromName, schemaRType, type Schema } from "../constants.js";
 import { DbnDecoder, type DecodeOptions } from "../decoder.js";
 import { DbnDecodeError } from "../errors.js";
@@ -33,12 +34,16 @@ interface CliOptions {
   upgrade?: boolean;
   inputFragment?: boolean;
   inputZstdFragment?: boolean;
+  fragment?: boolean;
+  zstdFragment?: boolean;
   inputDbnVersion?: number;
   schema?: Schema;
   omitHeader?: boolean;
 }
 
 type Encoding = "json" | "csv" | "dbn";
+
+const VERSION: string = packageJson.version;
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -59,22 +64,32 @@ function schemaOption(value: string): Schema {
 }
 
 function buildProgram(): Command {
+  const json = new Option("-J, --json", "output newline-delimited JSON");
+  const csv = new Option("-C, --csv", "output CSV").conflicts(["json", "dbn"]);
+  const dbn = new Option("-D, --dbn", "output DBN (version 3)").conflicts("json");
+  const metadata = new Option("-m, --metadata", "output the metadata instead of the records (JSON only)").conflicts(["csv", "dbn", "limit"]);
+  const fragment = new Option("--input-fragment", "the input is a DBN fragment (records without metadata)").conflicts(["metadata", "dbn"]);
+  const zstdFragment = new Option("--input-zstd-fragment", "the input is a zstd-compressed DBN fragment").conflicts(["metadata", "dbn"]);
   return new Command("nq-dbn")
     .description("Converts Databento DBN files (v1, v2, v3) to JSON, CSV or DBN v3: a drop-in for the common flags of Databento's `dbn` CLI")
+    .version(VERSION)
     .argument("<files...>", "DBN files (zstd or not) to convert; '-' reads standard input")
     .option("-o, --output <file>", "write to FILE instead of standard output")
-    .option("-J, --json", "output newline-delimited JSON")
-    .option("-C, --csv", "output CSV")
-    .option("-D, --dbn", "output DBN (version 3)")
+    .addOption(json)
+    .addOption(csv)
+    .addOption(dbn)
     .option("-z, --zstd", "zstd-compress the output")
     .option("-f, --force", "overwrite an existing output file")
-    .option("-m, --metadata", "output the metadata instead of the records (JSON only)")
+    .addOption(metadata)
     .option("-p, --pretty", "ISO 8601 timestamps, decimal prices and indented JSON")
     .option("-s, --map-symbols", "add a symbol column/field from the metadata's symbol mappings")
     .option("-l, --limit <n>", "output at most N records", positiveInt)
     .option("-u, --upgrade", "upgrade DBN v1/v2 records to version 3")
-    .option("--input-fragment", "the input is a DBN fragment (records without metadata)")
-    .option("--input-zstd-fragment", "the input is a zstd-compressed DBN fragment")
+    .addOption(fragment)
+    .addOption(zstdFragment)
+    // The names older `dbn` releases used for the same two flags.
+    .addOption(new Option("--fragment").hideHelp().conflicts(["metadata", "dbn"]))
+    .addOption(new Option("--zstd-fragment").hideHelp().conflicts(["metadata", "dbn"]))
     .option("--input-dbn-version <version>", "DBN version of a fragment input (default 3)", dbnVersion)
     .option("--schema <schema>", "only output records of this schema", schemaOption)
     .option("--omit-header", "do not write the CSV header row")
@@ -100,7 +115,7 @@ function inferEncoding(options: CliOptions): { encoding: Encoding; zstd: boolean
 
 class UsageError extends Error {}
 
-/** Buffers text/bytes into large writes and honours backpressure. */
+/** Buffers text/bytes into large writes; each write waits for its callback (errors, backpressure). */
 class OutputSink {
   private parts: (string | Uint8Array)[] = [];
   private size = 0;
@@ -121,17 +136,31 @@ class OutputSink {
     this.parts = [];
     this.size = 0;
     if (this.zstd) bytes = zstdCompress(bytes);
-    if (!this.stream.write(bytes)) await new Promise<void>((resolve) => this.stream.once("drain", resolve));
+    await new Promise<void>((resolve, reject) => this.stream.write(bytes, (error) => (error ? reject(error) : resolve())));
   }
 }
 
+/** Opens the output file; refuses to replace an existing one without --force, as `dbn` does. */
+async function openOutput(path: string, force: boolean): Promise<Writable> {
+  try {
+    const handle = await open(path, force ? "w" : "wx");
+    return handle.createWriteStream();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") throw new UsageError("Output file exists. Pass --force flag to overwrite the existing file.");
+    throw new UsageError(`Unable to open output file '${path}': ${(error as Error).message}`);
+  }
+}
+
+function isFragment(options: CliOptions): boolean {
+  return Boolean(options.inputFragment || options.inputZstdFragment || options.fragment || options.zstdFragment);
+}
+
 async function openInputs(files: string[], options: CliOptions, io: CliIo): Promise<{ decoders: DbnDecoder[]; metadata: Metadata[] }> {
-  const fragment = options.inputFragment || options.inputZstdFragment;
   const decodeOptions: DecodeOptions = {
-    fragment,
+    fragment: isFragment(options),
     version: options.inputDbnVersion ?? 3,
     upgrade: options.upgrade,
-    compression: options.inputZstdFragment ? "zstd" : "auto",
+    compression: options.inputZstdFragment || options.zstdFragment ? "zstd" : "auto",
   };
   const decoders = files.map((file) => new DbnDecoder(file === "-" ? io.stdin : file, decodeOptions));
   const metadata: Metadata[] = [];
@@ -163,17 +192,13 @@ function mergeMetadata(all: Metadata[]): Metadata | null {
 async function convert(files: string[], options: CliOptions, io: CliIo): Promise<void> {
   const { encoding, zstd } = inferEncoding(options);
   if (options.metadata && encoding !== "json") throw new UsageError("Metadata flag is only valid with JSON encoding");
-  const fragment = options.inputFragment || options.inputZstdFragment;
+  const fragment = isFragment(options);
   if (options.metadata && fragment) throw new UsageError("a fragment input has no metadata");
   if (options.mapSymbols && fragment) throw new UsageError("--map-symbols needs metadata; a fragment has none");
   if (files.filter((f) => f === "-").length > 1) throw new UsageError("standard input can only be read once");
 
-  const target = options.output
-    ? (() => {
-        if (existsSync(options.output) && !options.force) throw new UsageError("Output file exists. Pass --force flag to overwrite the existing file.");
-        return createWriteStream(options.output);
-      })()
-    : io.stdout;
+  if (fragment && encoding === "dbn") throw new UsageError("a fragment input has no metadata to write DBN with; use --json or --csv");
+  const target = options.output ? await openOutput(options.output, options.force ?? false) : io.stdout;
   const sink = new OutputSink(target, zstd && encoding !== "dbn");
   try {
     const { decoders, metadata: all } = await openInputs(files, options, io);
@@ -192,7 +217,11 @@ async function convert(files: string[], options: CliOptions, io: CliIo): Promise
 
     if (encoding === "dbn") {
       if (version !== 3) throw new UsageError(`DBN output is version 3: pass --upgrade to convert DBN v${version} input`);
-      const outMetadata = metadata && options.schema !== undefined ? { ...metadata, schema: options.schema } : metadata;
+      let outMetadata = metadata && options.schema !== undefined ? { ...metadata, schema: options.schema } : metadata;
+      // As `dbn` does, a --limit is recorded in the output's metadata.
+      if (outMetadata && options.limit !== undefined && (outMetadata.limit === 0n || outMetadata.limit > BigInt(options.limit))) {
+        outMetadata = { ...outMetadata, limit: BigInt(options.limit) };
+      }
       const chunks: Uint8Array[] = [];
       const encoder = new DbnEncoder(outMetadata, (chunk) => chunks.push(chunk), { zstd });
       const drain = async () => {
@@ -225,7 +254,7 @@ async function convert(files: string[], options: CliOptions, io: CliIo): Promise
     }
   } finally {
     await sink.flush();
-    if (target !== io.stdout) await new Promise<void>((resolve) => (target as Writable).end(resolve));
+    if (target !== io.stdout) await new Promise<void>((resolve, reject) => target.end((error?: Error | null) => (error ? reject(error) : resolve())));
   }
 }
 
@@ -236,11 +265,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     program.parse(argv, { from: "user" });
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === "commander.helpDisplayed" || error.code === "commander.version") {
+      if (error.code === "commander.helpDisplayed" || error.code === "commander.help") {
         io.stdout.write(program.helpInformation());
         return 0;
       }
-      io.stderr.write(`${error.message}\n${program.helpInformation()}`);
+      if (error.code === "commander.version") {
+        io.stdout.write(`${VERSION}\n`);
+        return 0;
+      }
+      io.stderr.write(`${error.message}\nFor more information, try '--help'.\n`);
       return 2;
     }
     throw error;
