@@ -86,14 +86,14 @@ export function compileReader(layout: RecordLayout): RecordReader {
 }
 
 const SETTERS: Record<string, string> = {
-  u8: "b[o+@]=num(#)",
-  i8: "v.setInt8(o+@,num(#))",
-  u16: "v.setUint16(o+@,num(#),true)",
-  i16: "v.setInt16(o+@,num(#),true)",
-  u32: "v.setUint32(o+@,num(#),true)",
-  i32: "v.setInt32(o+@,num(#),true)",
-  u64: "v.setBigUint64(o+@,big(#),true)",
-  i64: "v.setBigInt64(o+@,big(#),true)",
+  u8: "b[o+@]=num(#,%)",
+  i8: "v.setInt8(o+@,num(#,%))",
+  u16: "v.setUint16(o+@,num(#,%),true)",
+  i16: "v.setInt16(o+@,num(#,%),true)",
+  u32: "v.setUint32(o+@,num(#,%),true)",
+  i32: "v.setInt32(o+@,num(#,%),true)",
+  u64: "v.setBigUint64(o+@,big(#,%),true)",
+  i64: "v.setBigInt64(o+@,big(#,%),true)",
 };
 
 function writeStatement(field: Field): string {
@@ -113,16 +113,16 @@ function writeStatement(field: Field): string {
         const base = offset + i * 32;
         const l = `lv[${i}]`;
         lines.push(
-          `v.setBigInt64(o+${base},big(${l}.bid_px),true);v.setBigInt64(o+${base + 8},big(${l}.ask_px),true);v.setUint32(o+${base + 16},num(${l}.bid_sz),true);v.setUint32(o+${base + 20},num(${l}.ask_sz),true);`,
+          `v.setBigInt64(o+${base},big(${l}.bid_px,"bid_px"),true);v.setBigInt64(o+${base + 8},big(${l}.ask_px,"ask_px"),true);v.setUint32(o+${base + 16},num(${l}.bid_sz,"bid_sz"),true);v.setUint32(o+${base + 20},num(${l}.ask_sz,"ask_sz"),true);`,
           kind.consolidated
-            ? `v.setUint16(o+${base + 24},num(${l}.bid_pb),true);v.setUint16(o+${base + 26},0,true);v.setUint16(o+${base + 28},num(${l}.ask_pb),true);v.setUint16(o+${base + 30},0,true);`
-            : `v.setUint32(o+${base + 24},num(${l}.bid_ct),true);v.setUint32(o+${base + 28},num(${l}.ask_ct),true);`,
+            ? `v.setUint16(o+${base + 24},num(${l}.bid_pb,"bid_pb"),true);v.setUint16(o+${base + 26},0,true);v.setUint16(o+${base + 28},num(${l}.ask_pb,"ask_pb"),true);v.setUint16(o+${base + 30},0,true);`
+            : `v.setUint32(o+${base + 24},num(${l}.bid_ct,"bid_ct"),true);v.setUint32(o+${base + 28},num(${l}.ask_ct,"ask_ct"),true);`,
         );
       }
       return lines.join("\n");
     }
     default:
-      return SETTERS[kind.type]!.replace("@", String(offset)).replace("#", value) + ";";
+      return SETTERS[kind.type]!.replace("@", String(offset)).replace("#", value).replace("%", label) + ";";
   }
 }
 
@@ -133,17 +133,17 @@ export function compileWriter(layout: RecordLayout): RecordWriter {
     const n = r.ts_out === undefined ? ${layout.size} : ${layout.size + 8};
     b[o] = n >>> 2;
     b[o+1] = hd.rtype;
-    v.setUint16(o+2, num(hd.publisher_id), true);
-    v.setUint32(o+4, num(hd.instrument_id), true);
-    v.setBigUint64(o+8, big(hd.ts_event), true);
+    v.setUint16(o+2, num(hd.publisher_id, "hd.publisher_id"), true);
+    v.setUint32(o+4, num(hd.instrument_id, "hd.instrument_id"), true);
+    v.setBigUint64(o+8, big(hd.ts_event, "hd.ts_event"), true);
     ${statements.join("\n    ")}
-    if (n > ${layout.size}) v.setBigUint64(o+${layout.size}, big(r.ts_out), true);
+    if (n > ${layout.size}) v.setBigUint64(o+${layout.size}, big(r.ts_out, "ts_out"), true);
     return n;`;
-  const num = (x: unknown): number => {
+  const num = (x: unknown, field: string): number => {
     if (typeof x === "number") return x;
-    throw new DbnEncodeError(`expected a number, got ${typeof x} ${String(x)}`);
+    throw new DbnEncodeError(`${layout.name}.${field}: expected a number, got ${typeof x} ${String(x)}`);
   };
-  const big = (x: unknown): bigint => toBigInt(x, layout.name);
+  const big = (x: unknown, field: string): bigint => toBigInt(x, `${layout.name}.${field}`);
   const chr = (x: unknown): number => (typeof x === "string" && x.length > 0 ? x.charCodeAt(0) & 0xff : 0);
   const make = new Function("num", "big", "chr", "writeCString", "DbnEncodeError",
     `return function write_${layout.name}(v,b,o,r){${source}}`);
