@@ -33,7 +33,7 @@ export interface VisitResult {
 }
 
 const EMPTY = new Uint8Array(0);
-const OBJECT_SLICE = 16 * 1024;
+const OBJECT_SLICE = 64 * 1024;
 
 // Indexed [version][rtype]: this lookup runs once per decoded record.
 const readerTable: (RecordReader | undefined)[][] = [[], [], [], []];
