@@ -82,8 +82,8 @@ export async function* decompressedChunks(input: DbnInput, compression: DecodeOp
 }
 
 /**
- * Streaming decoder over any input. Iterate it for record objects (`for await`), or call
- * `visit` for the allocation-free fast path. Single pass: use one of the two, once.
+ * Streaming decoder over any input. Iterate it for record objects (`for await`, or `batches()`),
+ * or call `visit` for the allocation-free fast path. Single pass: consume it one way, once.
  */
 export class DbnDecoder implements AsyncIterable<DbnRecord> {
   private readonly parser: DbnParser;
@@ -94,7 +94,7 @@ export class DbnDecoder implements AsyncIterable<DbnRecord> {
   private done = false;
   private rest: Uint8Array = EMPTY;
 
-  constructor(input: DbnInput, private readonly options: DecodeOptions = {}) {
+  constructor(input: DbnInput, options: DecodeOptions = {}) {
     this.chunks = decompressedChunks(input, options.compression, options.zstdBackend);
     this.parser = new DbnParser(
       (metadata) => {
