@@ -22,6 +22,8 @@ const browser = await locateBrowser({}).then(
 const inCi = Boolean(process.env.CI) && process.env.CI !== "false";
 if (!browser && !inCi) console.warn("[runner] no Chromium found: skipping the Barchart fallback test (CI runs it)");
 
+// A profile read back from JSON, patched field by field: deliberately untyped.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Profile = Record<string, any>;
 const dir = mkdtempSync(join(tmpdir(), "nq-runner-it-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -124,7 +124,8 @@ export function parseProfile(json: unknown, where: { env: NodeJS.ProcessEnv; pat
   const missingVariables: Record<string, string[]> = {};
   for (const { path, variable } of missing) {
     if (path[0] === "data_sources" && typeof path[1] === "string") {
-      (missingVariables[path[1]] ??= []).includes(variable) || missingVariables[path[1]]!.push(variable);
+      const list = (missingVariables[path[1]] ??= []);
+      if (!list.includes(variable)) list.push(variable);
     } else {
       throw new ConfigError("config", `${where.path}: ${formatPath(path)} uses \${${variable}}, which is not set in the environment or a .env file`, {
         path: formatPath(path),

@@ -140,7 +140,7 @@ async function attemptSource(
   const maxDelay = options.maxRetryDelayMs ?? 10_000;
   let source: Source | null = null;
   let tries = 0;
-  let lastError: SourceError | null = null;
+  let lastError: SourceError | undefined;
   const context: SourceContext = { log, spend, now, baseDir: options.baseDir ?? process.cwd() };
   try {
     source = await entry.definition.create(entry.config, context);

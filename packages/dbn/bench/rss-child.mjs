@@ -27,7 +27,9 @@ function peakRssKb() {
   try {
     const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
     if (match) return Number(match[1]);
-  } catch {}
+  } catch {
+    // Not Linux: fall back to what Node reports.
+  }
   return process.resourceUsage().maxRSS;
 }
 process.stdout.write(JSON.stringify({ bytes: total, records, volume, seconds, maxRssKb: peakRssKb() }) + "\n");

@@ -24,6 +24,7 @@ const transformBackend: ZstdBackend = {
   name: "fzstd-transform",
   decompressSync: FZSTD_BACKEND.decompressSync,
   createTransform: () => {
+    // eslint-disable-next-line prefer-const -- assigned after the Transform it pushes into exists
     let decoder: Decompress;
     const transform = new Transform({
       transform(chunk: Buffer, _encoding, callback) {

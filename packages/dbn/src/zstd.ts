@@ -1,6 +1,6 @@
 import * as zlib from "node:zlib";
 import { Readable, type Transform } from "node:stream";
-import { Decompress, decompress as fzstdDecompress } from "fzstd";
+import { Decompress } from "fzstd";
 import { DbnDecodeError } from "./errors.js";
 
 /** True when `bytes` starts with a zstd frame or a zstd skippable frame. */

@@ -13,7 +13,7 @@ import type { AddressInfo } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { emptyQuotesResponse, generateQuotesResponse } from "./chain-generator.js";
-import { renderBlockPage, renderChallengePage, renderSeriesPage, seriesPath } from "./page-template.js";
+import { renderBlockPage, renderChallengePage, renderSeriesPage } from "./page-template.js";
 import { buildSeriesCalendar, parseDay, type SiteSeries } from "./series-calendar.js";
 
 /**
