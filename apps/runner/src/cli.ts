@@ -71,14 +71,14 @@ for (const [name, description] of [
         const now = new Date();
         const result =
           name === "stats"
-            ? await opened.store.stats(now)
+            ? await opened.stats(now)
             : name === "purge"
-              ? { purged: await opened.store.purgeExpired(now) }
-              : { cleared: await opened.store.clear() };
+              ? { purged: await opened.purgeExpired(now) }
+              : { cleared: await opened.clear() };
         if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         else for (const [key, value] of Object.entries(result)) process.stdout.write(`${key.padEnd(16)} ${formatValue(key, value)}\n`);
       } finally {
-        await opened.store.close();
+        await opened.close();
       }
     });
 }

@@ -65,7 +65,7 @@ export async function runProfile(options: RunnerOptions): Promise<RunnerOutcome>
       policy: options.forceSource ? "strict" : profile.fallback,
       log,
       spend: new SpendLedger(profile.run_cost_limit_usd, now),
-      cache: cache?.store ?? null,
+      cache,
       refresh: options.refresh ?? false,
       retries: profile.retries,
       now,
@@ -94,7 +94,7 @@ export async function runProfile(options: RunnerOptions): Promise<RunnerOutcome>
     };
     return { summary, exitCode: result.ok ? 0 : 1 };
   } finally {
-    await cache?.store.close();
+    await cache?.close();
   }
 }
 
@@ -134,7 +134,7 @@ async function buildRegistryEntries(loaded: LoadedProfile, forceSource: string |
   return entries;
 }
 
-async function openCache(loaded: LoadedProfile, log: Logger, now: () => Date): Promise<{ store: ManagedChainCache; location: string } | null> {
+async function openCache(loaded: LoadedProfile, log: Logger, now: () => Date): Promise<ManagedChainCache | null> {
   const settings = loaded.profile.cache;
   if (!settings || !settings.enabled) return null;
   const { enabled: _enabled, plugin, ...config } = settings;
@@ -144,9 +144,7 @@ async function openCache(loaded: LoadedProfile, log: Logger, now: () => Date): P
     const lines = parsed.error.issues.map((issue) => `cache.${issue.path.map(String).join(".")}: ${issue.message}`);
     throw new ConfigError("config", `invalid profile ${loaded.path}:\n  - ${lines.join("\n  - ")}`, { path: lines[0]?.split(":")[0] ?? "cache" });
   }
-  const store = await definition.create(parsed.data, { log: log.child("cache"), baseDir: loaded.baseDir, now });
-  const stats = await store.stats(now()).catch(() => null);
-  return { store, location: stats?.location ?? definition.name };
+  return definition.create(parsed.data, { log: log.child("cache"), baseDir: loaded.baseDir, now });
 }
 
 /** Opens the profile's cache for the `cache` commands; null when the profile has none. */

@@ -58,6 +58,10 @@ export class SqliteChainCache implements ManagedChainCache {
   }
 
   /** The absolute path of the database file. */
+  get location(): string {
+    return this.file;
+  }
+
   get file(): string {
     return this.options.file;
   }

@@ -43,6 +43,8 @@ export function cacheKeyFor(source: string, request: ChainRequest): ChainCacheKe
 
 /** What a cache plugin's store offers beyond reads and writes: the runner's `cache` commands use it. */
 export interface ManagedChainCache extends ChainCache {
+  /** Where the entries live (a file path, a connection name), for the summary. */
+  readonly location: string;
   stats(now: Date): Promise<CacheStats>;
   /** Deletes expired entries; returns how many. */
   purgeExpired(now: Date): Promise<number>;

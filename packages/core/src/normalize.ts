@@ -17,7 +17,8 @@ import type { SourceCapabilities, SourceResult, SourceRow } from "./source.js";
 
 export interface NormalizeContext {
   source: string;
-  capabilities: SourceCapabilities;
+  /** Only `delayed` is read: the default when the result does not say. */
+  capabilities: Pick<SourceCapabilities, "delayed">;
   request: ChainRequest;
   fetchedAt: Date;
   /** Multiplier used when a row does not give one (NQ options: $20 per index point). */

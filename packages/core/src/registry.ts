@@ -142,12 +142,12 @@ async function attemptSource(
   let tries = 0;
   let lastError: SourceError | undefined;
   const context: SourceContext = { log, spend, now, baseDir: options.baseDir ?? process.cwd() };
+  const signal = options.signal ?? new AbortController().signal;
   try {
     source = await entry.definition.create(entry.config, context);
     for (;;) {
       tries += 1;
       try {
-        const signal = options.signal ?? new AbortController().signal;
         const fetchedAt = now();
         const result = await source.load(options.request, { signal });
         const spendUsd = spend.spentBy(entry.name) - spentBefore;
