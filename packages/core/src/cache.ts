@@ -6,10 +6,14 @@
 import { createHash } from "node:crypto";
 import type { OptionsChain } from "./contract.js";
 import { canonicalRequest, type ChainRequest } from "./request.js";
+import { isSecretFieldName } from "./secrets.js";
 
 export interface ChainCacheKey {
   source: string;
-  /** sha256 of the canonical request (see `canonicalRequest`). */
+  /**
+   * sha256 of the canonical request and of the source's data identity (its data-affecting config, see
+   * `SourceDefinition.cacheIdentity`): another dataset, endpoint or schema set is another entry.
+   */
   requestHash: string;
   request: ChainRequest;
 }
@@ -28,6 +32,8 @@ export interface ChainCacheWrite {
   fetchedAt: Date;
   costUsd: number;
   raw?: Uint8Array | string | null;
+  /** Keep the entry at most this long, whatever the store's TTL policy says (data flagged as degraded). */
+  ttlCapMs?: number;
 }
 
 export interface ChainCache {
@@ -36,9 +42,37 @@ export interface ChainCache {
   close(): Promise<void>;
 }
 
-export function cacheKeyFor(source: string, request: ChainRequest): ChainCacheKey {
-  const requestHash = createHash("sha256").update(canonicalRequest(request)).digest("hex");
-  return { source, requestHash, request };
+export function cacheKeyFor(source: string, request: ChainRequest, identity: unknown = null): ChainCacheKey {
+  const hash = createHash("sha256").update(canonicalRequest(request));
+  // Without an identity the hash is the request's alone, as it always was.
+  if (identity !== null && identity !== undefined) hash.update("\0").update(stableJson(identity));
+  return { source, requestHash: hash.digest("hex"), request };
+}
+
+/**
+ * What identifies a source's data for the cache: its own `cacheIdentity(config)`, else its whole config
+ * without secret-named fields (an API key changes who pays, not what the data is, and must never be
+ * hashed into something that is stored).
+ */
+export function sourceCacheIdentity<C>(definition: { cacheIdentity?(config: C): unknown }, config: C): unknown {
+  if (definition.cacheIdentity) return definition.cacheIdentity(config);
+  return withoutSecrets(config);
+}
+
+function withoutSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutSecrets);
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(Object.entries(value).filter(([key]) => !isSecretFieldName(key)).map(([key, v]) => [key, withoutSecrets(v)]));
+}
+
+/** JSON with object keys sorted at every level, so equal configs hash equally. */
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
+  if (typeof value === "object" && value !== null) {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
 }
 
 /** What a cache plugin's store offers beyond reads and writes: the runner's `cache` commands use it. */

@@ -44,6 +44,15 @@ const cacheSchema = z
   })
   .catchall(z.unknown());
 
+const qualitySchema = z
+  .object({
+    /** A quote older than this many minutes before the as-of time is counted as stale (it is still the book). */
+    stale_quote_minutes: z.number().positive().max(7 * 24 * 60).default(15),
+    /** Above this share (0..1) of contracts missing a bid or an ask, a chain is not complete. */
+    max_missing_bid_ask_share: z.number().min(0).max(1).default(0.5),
+  })
+  .strict();
+
 const outputSchema = z
   .object({
     dir: z.string().min(1).default("outputs"),
@@ -65,6 +74,7 @@ export const profileSchema = z
     retries: z.number().int().min(0).max(5).default(1),
     cache: cacheSchema.optional(),
     output: outputSchema.default({ dir: "outputs" }),
+    quality: qualitySchema.default({ stale_quote_minutes: 15, max_missing_bid_ask_share: 0.5 }),
   })
   .strict()
   .superRefine((profile, ctx) => {

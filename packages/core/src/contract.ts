@@ -6,6 +6,9 @@
 
 export type OptionRight = "C" | "P";
 
+/** How an underlying price was made: the future's mid (both sides quoted), its last trade, or its settlement. */
+export type UnderlyingPriceBasis = "mid" | "last" | "settlement";
+
 /** Where a number came from and how fresh it is; carried on every contract and every chain. */
 export interface Provenance {
   /** The source's name as registered ("databento", "barchart", "saved"…). */
@@ -25,6 +28,11 @@ export interface OptionContract {
   symbol: string;
   /** The underlying future ("NQZ6"). */
   underlying: string;
+  /** That future's price at the as-of time: NQ options on one date hang off several futures. */
+  underlyingPrice: number | null;
+  underlyingPriceBasis: UnderlyingPriceBasis | null;
+  /** When the underlying price was observed (ISO 8601): the quote's, the trade's or the settlement's time. */
+  underlyingPriceTime: string | null;
   /** The product ("NQ"). */
   product: string;
   /** The option root/series code (e.g. "NQ" monthly, "Q1A"…"Q5E" weeklies); equals product when unknown. */
@@ -41,7 +49,14 @@ export interface OptionContract {
   bidSize: number | null;
   askSize: number | null;
   last: number | null;
+  /** Session volume: contracts traded in the as-of time's session up to as-of (from trades). */
   volume: number | null;
+  /**
+   * Cleared volume as the exchange reports it for a whole trade date (Databento statistics stat_type 6),
+   * published after that session: usually the previous session's, unlike `volume`.
+   */
+  clearedVolume: number | null;
+  clearedVolumeDate: string | null;
   openInterest: number | null;
   /** The trading date the open interest is for (YYYY-MM-DD): usually the session before the as-of time. */
   openInterestDate: string | null;
@@ -68,24 +83,42 @@ export interface QualityMetrics {
   /** Rows rejected, with the count per reason ("strike: expected a positive number, got -5"). */
   invalidRows: number;
   invalidReasons: Record<string, number>;
-  /** Rows for an (expiration, strike, right) already seen; merged into one contract. */
+  /** Rows for an (expiration, strike, right) already seen; the row with the newer quote time is kept whole. */
   duplicateRows: number;
+  /** Of those, rows whose market values differed from the row they met (a feed problem worth a look). */
+  conflictingDuplicates: number;
   /** Rows outside the requested expirations or strike window. */
   filteredRows: number;
   missingBidAskShare: number;
   crossedQuotes: number;
   zeroOpenInterestShare: number;
   missingOpenInterestShare: number;
+  /** Contracts whose quote is older than `staleQuoteThresholdMs` before the as-of time (still the book). */
   staleQuotes: number;
+  /** Contracts whose quote time is after the as-of time (a clock or feed error). */
+  futureQuoteTimes: number;
   staleQuoteThresholdMs: number;
+}
+
+/** One underlying future of the chain and what it is priced at. */
+export interface UnderlyingSummary {
+  symbol: string;
+  price: number | null;
+  basis: UnderlyingPriceBasis | null;
+  time: string | null;
+  /** The expirations whose options hang off this future. */
+  expirations: string[];
+  contracts: number;
 }
 
 export interface OptionsSummary {
   total: number;
   calls: number;
   puts: number;
+  /** The most common underlying (the front future, usually); see `underlyings` for all of them. */
   underlying: string;
   underlyingPrice: number | null;
+  underlyings: UnderlyingSummary[];
   expirations: string[];
 }
 
@@ -106,6 +139,10 @@ export interface ChainMetadata {
   sample: boolean;
   /** False when the source said the data is partial; such a chain is never reported as complete. */
   complete: boolean;
+  /** Why the chain is not complete (empty when it is): the source's reasons and the normalizer's checks. */
+  incompleteReasons: string[];
+  /** Why this as-of moment was chosen when the request gave none ("the market is closed…"), else null. */
+  asOfReason: string | null;
   warnings: string[];
   cache: CacheStatus;
   /** USD spent by this load (0 for free sources and cache hits). */

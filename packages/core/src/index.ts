@@ -15,7 +15,26 @@ export type {
   Provenance,
   QualityMetrics,
   StrikeRange,
+  UnderlyingPriceBasis,
+  UnderlyingSummary,
 } from "./contract.js";
+
+export {
+  chicagoDate,
+  CME_EQUITY_FULL_CLOSURES,
+  cmeSessionFor,
+  cmeTradeDate,
+  DEFAULT_CME_CALENDAR,
+  globexSessionAt,
+  latestCompleteMoment,
+  nextGlobexOpen,
+  previousCmeSession,
+  type EarlyClose,
+  type GlobexCalendar,
+  type GlobexClosedReason,
+  type GlobexSession,
+  type LatestMoment,
+} from "./cme-calendar.js";
 
 export { canonicalRequest, DEFAULT_REQUEST, type ChainRequest } from "./request.js";
 
@@ -58,9 +77,17 @@ export { isSecretFieldName, redactSecrets, registerSecret } from "./secrets.js";
 export { createLogger, silentLogger, type LogEntry, type Logger, type LogLevel } from "./logger.js";
 export { SpendLedger, type SpendEntry } from "./spend.js";
 
-export { measureQuality, normalizeChain, NQ_OPTION_MULTIPLIER, type NormalizeContext } from "./normalize.js";
+export {
+  DEFAULT_MAX_MISSING_BID_ASK_SHARE,
+  isExpiredAt,
+  measureQuality,
+  normalizeChain,
+  NQ_OPTION_MULTIPLIER,
+  type NormalizeContext,
+} from "./normalize.js";
 
 export {
+  DEGRADED_CACHE_TTL_MS,
   runSources,
   type Attempt,
   type AttemptOutcome,
@@ -85,6 +112,7 @@ export {
 
 export {
   cacheKeyFor,
+  sourceCacheIdentity,
   defineCache,
   type CacheContext,
   type CacheDefinition,

@@ -67,7 +67,7 @@ describe("normalizeChain", () => {
     expect(chain.qualityMetrics.rowsReceived).toBe(7);
   });
 
-  it("merges duplicates, keeping every known value and the newer quote", () => {
+  it("resolves duplicates by keeping the row with the newer quote whole, and counts the conflict", () => {
     const chain = normalizeChain(
       {
         rows: [
@@ -80,7 +80,100 @@ describe("normalizeChain", () => {
     );
     expect(chain.contracts).toHaveLength(1);
     expect(chain.qualityMetrics.duplicateRows).toBe(1);
-    expect(chain.contracts[0]).toMatchObject({ bid: 12, ask: 13, openInterest: 500 });
+    expect(chain.qualityMetrics.conflictingDuplicates).toBe(1);
+    // Never one row's bid with another's open interest: the newer row wins as a whole.
+    expect(chain.contracts[0]).toMatchObject({ bid: 12, ask: 13, openInterest: null });
+  });
+
+  it("keeps the newer row whole even when it comes first", () => {
+    const chain = normalizeChain(
+      { rows: [row({ bid: 19, ask: 20, quoteTime: "2026-11-20T20:59:00Z" }), row({ bid: 10, ask: 11, quoteTime: "2026-11-20T20:00:00Z" })], asOf },
+      context,
+    );
+    expect(chain.contracts[0]).toMatchObject({ bid: 19, ask: 20 });
+  });
+
+  it("rejects impossible calendar dates instead of rolling them over", () => {
+    const chain = normalizeChain({ rows: [row({ expiration: "2026-02-31" }), row({ settlementDate: "2026-04-31" }), row({ strike: 25100 })], asOf }, context);
+    expect(chain.contracts).toHaveLength(1);
+    expect(chain.qualityMetrics.invalidRows).toBe(2);
+    expect(Object.keys(chain.qualityMetrics.invalidReasons).join(" ")).toMatch(/expiration: expected a YYYY-MM-DD date.*settlementDate: expected a real calendar date/);
+  });
+
+  it("flags quote times after the as-of time", () => {
+    const chain = normalizeChain({ rows: [row({ quoteTime: "2999-01-01T00:00:00Z" }), row({ strike: 25100, quoteTime: "2026-11-20T20:59:00Z" })], asOf }, context);
+    expect(chain.qualityMetrics.futureQuoteTimes).toBe(1);
+  });
+
+  it("carries each contract's own underlying price and lists every underlying in the summary", () => {
+    const chain = normalizeChain(
+      {
+        rows: [
+          row({ underlying: "NQZ6", underlyingPrice: 21000.25, underlyingPriceBasis: "mid", underlyingPriceTime: "2026-11-20T20:59:59Z", expiration: "2026-11-27" }),
+          row({ underlying: "NQH7", underlyingPrice: 21150, underlyingPriceBasis: "last", underlyingPriceTime: "2026-11-20T20:58:00Z", expiration: "2027-03-19" }),
+          row({ underlying: "NQZ6", underlyingPrice: 21000.25, underlyingPriceBasis: "mid", underlyingPriceTime: "2026-11-20T20:59:59Z", expiration: "2026-11-27", right: "P" }),
+        ],
+        asOf,
+      },
+      context,
+    );
+    expect(chain.contracts.map((c) => [c.underlying, c.underlyingPrice, c.underlyingPriceBasis])).toEqual([
+      ["NQZ6", 21000.25, "mid"],
+      ["NQZ6", 21000.25, "mid"],
+      ["NQH7", 21150, "last"],
+    ]);
+    expect(chain.optionsSummary.underlyings).toEqual([
+      { symbol: "NQZ6", price: 21000.25, basis: "mid", time: "2026-11-20T20:59:59.000Z", expirations: ["2026-11-27"], contracts: 2 },
+      { symbol: "NQH7", price: 21150, basis: "last", time: "2026-11-20T20:58:00.000Z", expirations: ["2027-03-19"], contracts: 1 },
+    ]);
+    expect(chain.optionsSummary).toMatchObject({ underlying: "NQZ6", underlyingPrice: 21000.25 });
+  });
+
+  it("rejects an unknown underlying price basis", () => {
+    const chain = normalizeChain({ rows: [row({ underlyingPrice: 21000, underlyingPriceBasis: "guess" })], asOf }, context);
+    expect(chain.qualityMetrics.invalidRows).toBe(1);
+  });
+
+  it("calls a chain with no quotes at all hollow, and not complete", () => {
+    const chain = normalizeChain({ rows: [row({ bid: null, ask: null, volume: 0 }), row({ strike: 25100, bid: null, ask: null, volume: null })], asOf }, context);
+    expect(chain.metadata.complete).toBe(false);
+    expect(chain.metadata.incompleteReasons).toEqual(["hollow chain: none of the 2 contracts has a bid or an ask, and none traded"]);
+  });
+
+  it("calls a mostly unquoted chain incomplete, with a threshold the profile sets", () => {
+    const rows = [row({ bid: null }), row({ strike: 25100, ask: null }), row({ strike: 25200 })];
+    expect(normalizeChain({ rows, asOf }, context).metadata.incompleteReasons).toEqual([
+      '67% of contracts lack a bid or an ask (the limit is 50%, "quality.max_missing_bid_ask_share")',
+    ]);
+    expect(normalizeChain({ rows, asOf }, { ...context, maxMissingBidAskShare: 0.7 }).metadata.complete).toBe(true);
+    // A source that gives no quotes is not judged by them.
+    expect(normalizeChain({ rows, asOf }, { ...context, capabilities: { ...capabilities, quotes: false } }).metadata.complete).toBe(true);
+  });
+
+  it("keeps the source's own incomplete reasons", () => {
+    const chain = normalizeChain({ rows: [row({})], asOf, complete: false, incompleteReasons: ["HTTP 206: NQZ6 C21000 not resolved"] }, context);
+    expect(chain.metadata).toMatchObject({ complete: false, incompleteReasons: ["HTTP 206: NQZ6 C21000 not resolved"] });
+    expect(normalizeChain({ rows: [row({})], asOf, complete: false }, context).metadata.incompleteReasons).toEqual(["test said the data is partial"]);
+  });
+
+  it("decides 'expired' by the CME trade date in Chicago, not the UTC date", () => {
+    // 20:30 CT Monday 2026-11-23 is 02:30 UTC Tuesday; the trade date is Tuesday 2026-11-24.
+    const evening = "2026-11-24T02:30:00Z";
+    const rows = [
+      row({ expiration: "2026-11-23", expirationTime: "2026-11-23T21:00:00Z" }),
+      row({ expiration: "2026-11-24" }),
+      row({ expiration: "2026-11-25" }),
+      row({ expiration: "2026-11-27" }),
+    ];
+    const chain = normalizeChain({ rows, asOf: evening }, { ...context, request: { product: "NQ", maxExpirations: 2 } });
+    expect(chain.optionsSummary.expirations).toEqual(["2026-11-24", "2026-11-25"]);
+    // In the afternoon of Monday (trade date Monday), Monday's options still trade until they expire.
+    const afternoon = normalizeChain({ rows, asOf: "2026-11-23T20:00:00Z" }, { ...context, request: { product: "NQ", maxExpirations: 2 } });
+    expect(afternoon.optionsSummary.expirations).toEqual(["2026-11-23", "2026-11-24"]);
+    // 17:30 CT Monday is still Monday in UTC (23:30Z) but already Tuesday's session: Monday has expired.
+    const undated = rows.map((r) => ({ ...r, expirationTime: null }));
+    const justOpened = normalizeChain({ rows: undated, asOf: "2026-11-23T23:30:00Z" }, { ...context, request: { product: "NQ", maxExpirations: 2 } });
+    expect(justOpened.optionsSummary.expirations).toEqual(["2026-11-24", "2026-11-25"]);
   });
 
   it("measures crossed and stale quotes", () => {

@@ -3,6 +3,7 @@
  * it becomes a contract, is merged into a duplicate, is filtered out by the request, or is counted as
  * invalid with its reason. A bad row never crashes the run and is never dropped without a trace.
  */
+import { cmeTradeDate } from "./cme-calendar.js";
 import type {
   CacheStatus,
   OptionContract,
@@ -11,26 +12,49 @@ import type {
   Provenance,
   QualityMetrics,
   StrikeRange,
+  UnderlyingPriceBasis,
+  UnderlyingSummary,
 } from "./contract.js";
 import type { ChainRequest } from "./request.js";
 import type { SourceCapabilities, SourceResult, SourceRow } from "./source.js";
 
 export interface NormalizeContext {
   source: string;
-  /** Only `delayed` is read: the default when the result does not say. */
-  capabilities: Pick<SourceCapabilities, "delayed">;
+  /** `delayed`: the default when the result does not say; `quotes`: whether a chain without quotes is hollow. */
+  capabilities: Pick<SourceCapabilities, "delayed"> & Partial<Pick<SourceCapabilities, "quotes">>;
   request: ChainRequest;
   fetchedAt: Date;
   /** Multiplier used when a row does not give one (NQ options: $20 per index point). */
   defaultMultiplier?: number;
   /** A quote older than this, measured back from the chain's as-of time, counts as stale. */
   staleQuoteThresholdMs?: number;
+  /**
+   * Above this share of contracts missing a bid or an ask (0..1), a source that gives quotes returned a
+   * chain a trader cannot act on: it is not complete. Default 0.5.
+   */
+  maxMissingBidAskShare?: number;
   cache?: CacheStatus;
   spendUsd?: number;
 }
 
 export const NQ_OPTION_MULTIPLIER = 20;
 const DEFAULT_STALE_MS = 15 * 60 * 1000;
+export const DEFAULT_MAX_MISSING_BID_ASK_SHARE = 0.5;
+/** A quote time this far past the as-of time is a clock or feed error, not a quote. */
+const FUTURE_QUOTE_TOLERANCE_MS = 60_000;
+
+/**
+ * Whether an option has expired at `asOf`: at its expiration instant when the feed gives one, else when
+ * its expiration date is before the CME trade date of `asOf` (never the UTC date: at 20:30 CT Monday the
+ * trade date is already Tuesday). Sources use this too, so their selection and the normalizer agree.
+ */
+export function isExpiredAt(option: { expiration: string; expirationTime?: string | null }, asOf: Date): boolean {
+  if (option.expirationTime) {
+    const at = Date.parse(option.expirationTime);
+    if (!Number.isNaN(at)) return at <= asOf.getTime();
+  }
+  return option.expiration < cmeTradeDate(asOf);
+}
 
 class RowProblem extends Error {}
 
@@ -50,6 +74,7 @@ export function normalizeChain(result: SourceResult, context: NormalizeContext):
   const invalidReasons: Record<string, number> = {};
   let invalidRows = 0;
   let duplicateRows = 0;
+  let conflictingDuplicates = 0;
   let filteredRows = 0;
   const byKey = new Map<string, OptionContract>();
 
@@ -75,7 +100,8 @@ export function normalizeChain(result: SourceResult, context: NormalizeContext):
     const existing = byKey.get(key);
     if (existing) {
       duplicateRows += 1;
-      byKey.set(key, mergeDuplicate(existing, contract));
+      if (conflicts(existing, contract)) conflictingDuplicates += 1;
+      byKey.set(key, newerRow(existing, contract));
     } else {
       byKey.set(key, contract);
     }
@@ -83,14 +109,10 @@ export function normalizeChain(result: SourceResult, context: NormalizeContext):
 
   let contracts = [...byKey.values()];
   if (context.request.maxExpirations !== undefined) {
-    const keep = new Set(
-      [...new Set(contracts.map((c) => c.expiration))]
-        .filter((expiration) => expiration >= asOfDate.toISOString().slice(0, 10))
-        .sort()
-        .slice(0, context.request.maxExpirations),
-    );
+    const live = contracts.filter((c) => !isExpiredAt(c, asOfDate));
+    const keep = new Set([...new Set(live.map((c) => c.expiration))].sort().slice(0, context.request.maxExpirations));
     const before = contracts.length;
-    contracts = contracts.filter((c) => keep.has(c.expiration));
+    contracts = live.filter((c) => keep.has(c.expiration));
     filteredRows += before - contracts.length;
   }
   contracts.sort(compareContracts);
@@ -100,12 +122,15 @@ export function normalizeChain(result: SourceResult, context: NormalizeContext):
     invalidRows,
     invalidReasons,
     duplicateRows,
+    conflictingDuplicates,
     filteredRows,
     asOf: asOfDate,
     staleMs,
   });
   const calls = contracts.filter((c) => c.right === "C").length;
   const underlying = result.underlying ?? mostCommon(contracts.map((c) => c.underlying)) ?? product;
+  const underlyings = summarizeUnderlyings(contracts);
+  const incompleteReasons = incompleteReasonsOf(result, contracts, qualityMetrics, context);
 
   return {
     metadata: {
@@ -115,7 +140,9 @@ export function normalizeChain(result: SourceResult, context: NormalizeContext):
       fetchedAt: provenance.fetchedAt,
       delayed: provenance.delayed,
       sample: provenance.sample,
-      complete: result.complete ?? true,
+      complete: result.complete !== false && incompleteReasons.length === 0,
+      incompleteReasons,
+      asOfReason: result.asOfReason ?? null,
       warnings: [...(result.warnings ?? [])],
       cache: context.cache ?? "off",
       spendUsd: context.spendUsd ?? 0,
@@ -125,7 +152,8 @@ export function normalizeChain(result: SourceResult, context: NormalizeContext):
       calls,
       puts: contracts.length - calls,
       underlying,
-      underlyingPrice: finiteOrNull(result.underlyingPrice),
+      underlyingPrice: finiteOrNull(result.underlyingPrice) ?? underlyings.find((u) => u.symbol === underlying)?.price ?? null,
+      underlyings,
       expirations: [...new Set(contracts.map((c) => c.expiration))].sort(),
     },
     qualityMetrics,
@@ -147,9 +175,13 @@ function toContract(row: SourceRow, product: string, provenance: Provenance, def
   const symbol = optionalString(row.symbol, "symbol") ?? `${root} ${expiration} ${right}${strike}`;
   const multiplier = optionalNumber(row.multiplier, "multiplier") ?? defaultMultiplier;
   if (multiplier <= 0) throw new RowProblem("multiplier: expected a positive number");
+  const underlyingPrice = positiveOrNull(row.underlyingPrice, "underlyingPrice");
   return {
     symbol,
     underlying,
+    underlyingPrice,
+    underlyingPriceBasis: underlyingPrice === null ? null : parseBasis(row.underlyingPriceBasis),
+    underlyingPriceTime: underlyingPrice === null ? null : optionalTime(row.underlyingPriceTime, "underlyingPriceTime"),
     product: rowProduct,
     root,
     expiration,
@@ -162,6 +194,8 @@ function toContract(row: SourceRow, product: string, provenance: Provenance, def
     askSize: nonNegative(row.askSize, "askSize"),
     last: nonNegative(row.last, "last"),
     volume: nonNegative(row.volume, "volume"),
+    clearedVolume: nonNegative(row.clearedVolume, "clearedVolume"),
+    clearedVolumeDate: optionalDate(row.clearedVolumeDate, "clearedVolumeDate"),
     openInterest: nonNegative(row.openInterest, "openInterest"),
     openInterestDate: optionalDate(row.openInterestDate, "openInterestDate"),
     settlement: nonNegative(row.settlement, "settlement"),
@@ -175,14 +209,62 @@ function toContract(row: SourceRow, product: string, provenance: Provenance, def
   };
 }
 
-/** Two rows for one contract: keep every known value, preferring the later quote where both have one. */
-function mergeDuplicate(a: OptionContract, b: OptionContract): OptionContract {
-  const [older, newer] = (a.quoteTime ?? "") <= (b.quoteTime ?? "") ? [a, b] : [b, a];
-  const merged = { ...older } as Record<string, unknown>;
-  for (const [key, value] of Object.entries(newer)) {
-    if (value !== null && value !== undefined) merged[key] = value;
+/**
+ * Two rows for one contract: the row with the newer quote time wins as a whole (on a tie, or with no
+ * quote times, the later row). Rows are never merged field by field, which could pair one row's bid with
+ * another's ask; a conflict is counted in `conflictingDuplicates`.
+ */
+function newerRow(existing: OptionContract, incoming: OptionContract): OptionContract {
+  const a = existing.quoteTime === null ? -Infinity : Date.parse(existing.quoteTime);
+  const b = incoming.quoteTime === null ? -Infinity : Date.parse(incoming.quoteTime);
+  return a > b ? existing : incoming;
+}
+
+const MARKET_FIELDS = ["bid", "ask", "bidSize", "askSize", "last", "volume", "openInterest", "settlement", "quoteTime", "underlyingPrice"] as const;
+
+function conflicts(a: OptionContract, b: OptionContract): boolean {
+  return MARKET_FIELDS.some((field) => a[field] !== b[field]);
+}
+
+function summarizeUnderlyings(contracts: OptionContract[]): UnderlyingSummary[] {
+  const bySymbol = new Map<string, UnderlyingSummary>();
+  for (const c of contracts) {
+    let entry = bySymbol.get(c.underlying);
+    if (!entry) {
+      entry = { symbol: c.underlying, price: null, basis: null, time: null, expirations: [], contracts: 0 };
+      bySymbol.set(c.underlying, entry);
+    }
+    entry.contracts += 1;
+    if (!entry.expirations.includes(c.expiration)) entry.expirations.push(c.expiration);
+    // The freshest price wins when rows disagree.
+    if (c.underlyingPrice !== null && (entry.price === null || (c.underlyingPriceTime ?? "") > (entry.time ?? ""))) {
+      entry.price = c.underlyingPrice;
+      entry.basis = c.underlyingPriceBasis;
+      entry.time = c.underlyingPriceTime;
+    }
   }
-  return merged as unknown as OptionContract;
+  return [...bySymbol.values()].map((u) => ({ ...u, expirations: u.expirations.sort() })).sort((a, b) => (a.expirations[0] ?? "").localeCompare(b.expirations[0] ?? ""));
+}
+
+/**
+ * A chain is complete only when nothing says otherwise: the source's own reasons, and — for a source
+ * that gives quotes — not hollow (no quote at all) and not mostly unquoted.
+ */
+function incompleteReasonsOf(result: SourceResult, contracts: OptionContract[], quality: QualityMetrics, context: NormalizeContext): string[] {
+  const reasons = [...(result.incompleteReasons ?? [])];
+  if (result.complete === false && reasons.length === 0) reasons.push(`${context.source} said the data is partial`);
+  if (contracts.length === 0 || context.capabilities.quotes === false) return reasons;
+  const quoted = contracts.filter((c) => c.bid !== null || c.ask !== null).length;
+  const traded = contracts.filter((c) => c.volume !== null && c.volume > 0).length;
+  const limit = context.maxMissingBidAskShare ?? DEFAULT_MAX_MISSING_BID_ASK_SHARE;
+  if (quoted === 0) {
+    reasons.push(`hollow chain: none of the ${contracts.length} contracts has a bid or an ask${traded === 0 ? ", and none traded" : ""}`);
+  } else if (quality.missingBidAskShare > limit) {
+    reasons.push(
+      `${Math.round(quality.missingBidAskShare * 100)}% of contracts lack a bid or an ask (the limit is ${Math.round(limit * 100)}%, "quality.max_missing_bid_ask_share")`,
+    );
+  }
+  return reasons;
 }
 
 function compareContracts(a: OptionContract, b: OptionContract): number {
@@ -202,6 +284,7 @@ interface QualityInputs {
   invalidRows: number;
   invalidReasons: Record<string, number>;
   duplicateRows: number;
+  conflictingDuplicates?: number;
   filteredRows: number;
   asOf: Date;
   staleMs: number;
@@ -216,18 +299,21 @@ export function measureQuality(contracts: OptionContract[], inputs: QualityInput
   const missingOi = contracts.filter((c) => c.openInterest === null).length;
   const cutoff = inputs.asOf.getTime() - inputs.staleMs;
   const stale = contracts.filter((c) => c.quoteTime !== null && Date.parse(c.quoteTime) < cutoff).length;
+  const future = contracts.filter((c) => c.quoteTime !== null && Date.parse(c.quoteTime) > inputs.asOf.getTime() + FUTURE_QUOTE_TOLERANCE_MS).length;
   return {
     rowsReceived: inputs.rowsReceived,
     validContracts: n,
     invalidRows: inputs.invalidRows,
     invalidReasons: inputs.invalidReasons,
     duplicateRows: inputs.duplicateRows,
+    conflictingDuplicates: inputs.conflictingDuplicates ?? 0,
     filteredRows: inputs.filteredRows,
     missingBidAskShare: share(missingBidAsk),
     crossedQuotes: crossed,
     zeroOpenInterestShare: share(zeroOi),
     missingOpenInterestShare: share(missingOi),
     staleQuotes: stale,
+    futureQuoteTimes: future,
     staleQuoteThresholdMs: inputs.staleMs,
   };
 }
@@ -266,6 +352,18 @@ function nonNegative(value: unknown, field: string): number | null {
   return n;
 }
 
+function positiveOrNull(value: unknown, field: string): number | null {
+  const n = optionalNumber(value, field);
+  if (n !== null && n <= 0) throw new RowProblem(`${field}: expected a positive number or null`);
+  return n;
+}
+
+function parseBasis(value: unknown): UnderlyingPriceBasis | null {
+  if (value === null || value === undefined) return null;
+  if (value === "mid" || value === "last" || value === "settlement") return value;
+  throw new RowProblem(`underlyingPriceBasis: expected "mid", "last" or "settlement", got ${kindOf(value)}`);
+}
+
 /** Delta is signed (puts are negative) but bounded. */
 function deltaValue(value: unknown): number | null {
   const n = optionalNumber(value, "delta");
@@ -295,15 +393,23 @@ function parseRight(value: unknown): OptionRight {
   throw new RowProblem(`right: expected "C"/"P" (or "call"/"put"), got ${kindOf(value)}`);
 }
 
+/** A real calendar date: "2026-02-31" parses in JavaScript (as 3 March) but is no date. */
+function isCalendarDate(value: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  const ms = Date.parse(`${value}T00:00:00Z`);
+  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === value;
+}
+
 function parseExpiration(value: unknown): string {
-  if (typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(`${value}T00:00:00Z`))) return value;
+  if (typeof value === "string" && isCalendarDate(value)) return value;
   if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString().slice(0, 10);
   throw new RowProblem(`expiration: expected a YYYY-MM-DD date, got ${kindOf(value)}`);
 }
 
 function optionalDate(value: unknown, field: string): string | null {
   if (value === null || value === undefined) return null;
-  if (typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value)) return value;
+  if (typeof value === "string" && isCalendarDate(value)) return value;
+  if (typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value)) throw new RowProblem(`${field}: expected a real calendar date, got an impossible one`);
   const date = toDate(value);
   if (!date) throw new RowProblem(`${field}: expected a YYYY-MM-DD date or null, got ${kindOf(value)}`);
   return date.toISOString().slice(0, 10);

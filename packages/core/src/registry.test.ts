@@ -166,4 +166,89 @@ describe("runSources", () => {
     controller.abort();
     await expect(runSources([scripted("a", [rows])], { ...base, policy: "fallback", signal: controller.signal })).rejects.toThrow(/aborted/);
   });
+
+  describe("chains that are not complete", () => {
+    const hollow: SourceResult = { ...rows, rows: rows.rows.map((r) => ({ ...r, bid: null, ask: null })) };
+
+    it("fails the run under 'strict' (exit 1 in the runner), with the reason", async () => {
+      const result = await runSources([scripted("databento", [hollow]), scripted("saved", [rows])], { ...base, policy: "strict" });
+      expect(result.ok).toBe(false);
+      expect(result.attempts[0]).toMatchObject({ outcome: "failed" });
+      expect(result.attempts[0]!.reason).toMatch(/incomplete chain refused under the "strict" policy: hollow chain/);
+    });
+
+    it("fails the run under 'strict' on a partial answer (HTTP 206)", async () => {
+      const partial: SourceResult = { ...rows, complete: false, incompleteReasons: ["HTTP 206: some symbols did not resolve"] };
+      const result = await runSources([scripted("databento", [partial])], { ...base, policy: "strict" });
+      expect(result.ok).toBe(false);
+      expect(result.attempts[0]!.reason).toMatch(/HTTP 206/);
+    });
+
+    it("under 'fallback' tries the next source, and answers with the incomplete chain only when none is complete", async () => {
+      const better = await runSources([scripted("databento", [hollow]), scripted("barchart", [rows])], { ...base, policy: "fallback" });
+      expect(better).toMatchObject({ ok: true, source: "barchart", substituted: true });
+      expect(better.attempts.map((a) => a.outcome)).toEqual(["incomplete", "success"]);
+      const only = await runSources([scripted("databento", [hollow]), scripted("barchart", [new NetworkError("barchart", "down")])], { ...base, policy: "fallback", retries: 0 });
+      expect(only).toMatchObject({ ok: true, source: "databento", substituted: false });
+      expect(only.chain!.metadata.complete).toBe(false);
+      expect(only.chain!.metadata.incompleteReasons[0]).toMatch(/hollow chain/);
+    });
+
+    it("is never cached", async () => {
+      const writes: string[] = [];
+      const cache: ChainCache = { get: async () => null, set: async (key) => void writes.push(key.source), close: async () => {} };
+      await runSources([scripted("databento", [hollow])], { ...base, policy: "fallback", cache });
+      expect(writes).toEqual([]);
+    });
+  });
+
+  describe("cache identity", () => {
+    function recordingCache() {
+      const store = new Map<string, ChainCacheEntry>();
+      const writes: ChainCacheWrite[] = [];
+      const cache: ChainCache = {
+        get: async (key) => store.get(key.source + key.requestHash) ?? null,
+        async set(key, entry) {
+          writes.push(entry);
+          store.set(key.source + key.requestHash, { chain: entry.chain, fetchedAt: entry.fetchedAt.toISOString(), expiresAt: "2099-01-01T00:00:00Z", costUsd: entry.costUsd, raw: null });
+        },
+        close: async () => {},
+      };
+      return { cache, writes };
+    }
+    const withConfig = (config: Record<string, unknown>, calls: { loads: number; closes: number }, extra: Partial<RegistryEntry["definition"] & object> = {}): RegistryEntry => {
+      const entry = scripted("databento", [rows], calls);
+      return { ...entry, config, definition: { ...entry.definition!, ...extra } };
+    };
+
+    it("a changed data-affecting config is a miss, not the old chain", async () => {
+      const { cache } = recordingCache();
+      const calls = { loads: 0, closes: 0 };
+      await runSources([withConfig({ dataset: "GLBX.MDP3", api_key: "db-one" }, calls)], { ...base, policy: "fallback", cache });
+      const sameData = await runSources([withConfig({ dataset: "GLBX.MDP3", api_key: "db-two" }, calls)], { ...base, policy: "fallback", cache });
+      expect(sameData.attempts[0]!.cache).toBe("hit"); // a different key pays differently, the data is the same
+      const otherDataset = await runSources([withConfig({ dataset: "XNAS.ITCH", api_key: "db-one" }, calls)], { ...base, policy: "fallback", cache });
+      expect(otherDataset.attempts[0]!.cache).toBe("miss");
+      expect(calls.loads).toBe(2);
+    });
+
+    it("uses the source's own cacheIdentity when it declares one", async () => {
+      const { cache } = recordingCache();
+      const calls = { loads: 0, closes: 0 };
+      const identity = { cacheIdentity: (config: unknown) => (config as { base_url: string }).base_url };
+      await runSources([withConfig({ base_url: "http://a", timeout_ms: 1 }, calls, identity)], { ...base, policy: "fallback", cache });
+      const timeoutOnly = await runSources([withConfig({ base_url: "http://a", timeout_ms: 2 }, calls, identity)], { ...base, policy: "fallback", cache });
+      expect(timeoutOnly.attempts[0]!.cache).toBe("hit");
+      const otherUrl = await runSources([withConfig({ base_url: "http://b", timeout_ms: 1 }, calls, identity)], { ...base, policy: "fallback", cache });
+      expect(otherUrl.attempts[0]!.cache).toBe("miss");
+    });
+
+    it("caches a chain the feed flagged as degraded only briefly, and says so", async () => {
+      const { cache, writes } = recordingCache();
+      const degraded: SourceResult = { ...rows, qualityWarnings: ["reduced quality: 2026-11-20 (degraded)"] };
+      const result = await runSources([scripted("databento", [degraded])], { ...base, policy: "fallback", cache });
+      expect(writes[0]!.ttlCapMs).toBe(5 * 60_000);
+      expect(result.chain!.metadata.warnings.join(" ")).toMatch(/cached for 5 minutes only.*degraded/);
+    });
+  });
 });

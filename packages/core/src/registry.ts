@@ -6,7 +6,7 @@
  * answered and why the others did not.
  */
 import type { CacheStatus, OptionsChain } from "./contract.js";
-import { cacheKeyFor, type ChainCache } from "./cache.js";
+import { cacheKeyFor, type ChainCache, sourceCacheIdentity } from "./cache.js";
 import { AbortedError, NoDataError, RateLimitError, type SourceError, toSourceError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { normalizeChain } from "./normalize.js";
@@ -28,7 +28,11 @@ export interface RegistryEntry {
   useCache?: boolean;
 }
 
-export type AttemptOutcome = "success" | "failed" | "skipped";
+/** "incomplete": the source answered with a chain that is not complete (see its `incompleteReasons`). */
+export type AttemptOutcome = "success" | "incomplete" | "failed" | "skipped";
+
+/** How long a chain the feed flagged as degraded may stay in the cache. */
+export const DEGRADED_CACHE_TTL_MS = 5 * 60_000;
 
 export interface Attempt {
   source: string;
@@ -40,6 +44,8 @@ export interface Attempt {
   tries: number;
   durationMs: number;
   spendUsd: number;
+  /** What the source priced its plan at before buying (paid sources that report estimates). */
+  estimatedUsd: number;
   /** On a cache hit: what the source spent when the entry was fetched, i.e. what this hit saved. */
   savedUsd: number;
 }
@@ -60,6 +66,8 @@ export interface RunOptions {
   now?: () => Date;
   /** Handed to sources as `context.baseDir`: the folder relative paths in their config resolve against. */
   baseDir?: string;
+  /** Thresholds the normalizer judges a chain by (stale quotes, unquoted share). */
+  quality?: { staleQuoteThresholdMs?: number; maxMissingBidAskShare?: number };
 }
 
 export interface RunResult {
@@ -80,6 +88,9 @@ export async function runSources(entries: RegistryEntry[], options: RunOptions):
   const attempts: Attempt[] = [];
   const candidateCount = options.policy === "strict" ? Math.min(1, entries.length) : entries.length;
   let answer: { chain: OptionsChain; source: string; index: number } | null = null;
+  // Under "fallback", an incomplete chain is kept while later sources are tried; it answers only if none
+  // of them gives a complete one.
+  let incomplete: { chain: OptionsChain; source: string; index: number } | null = null;
 
   for (const [index, entry] of entries.entries()) {
     if (index >= candidateCount) {
@@ -91,10 +102,22 @@ export async function runSources(entries: RegistryEntry[], options: RunOptions):
     } else {
       if (options.signal?.aborted) throw new AbortedError(entry.name, "the run was aborted");
       const attempt = await attemptSource({ ...entry, definition: entry.definition }, options, spend, now);
+      if (attempt.chain && !attempt.chain.metadata.complete) {
+        const reasons = attempt.chain.metadata.incompleteReasons.join("; ");
+        if (options.policy === "strict") {
+          options.log.warn(`${entry.name}: the chain is incomplete (${reasons}); the "strict" policy does not accept it`);
+          attempts.push({ ...attempt.record, outcome: "failed", reason: `incomplete chain refused under the "strict" policy: ${reasons}` });
+        } else {
+          attempts.push({ ...attempt.record, outcome: "incomplete", reason: `incomplete: ${reasons}` });
+          incomplete ??= { chain: attempt.chain, source: entry.name, index };
+        }
+        continue;
+      }
       attempts.push(attempt.record);
       if (attempt.chain) answer = { chain: attempt.chain, source: entry.name, index };
     }
   }
+  answer ??= incomplete;
   return {
     ok: answer !== null,
     chain: answer?.chain ?? null,
@@ -107,7 +130,7 @@ export async function runSources(entries: RegistryEntry[], options: RunOptions):
 }
 
 function skipped(source: string, reason: string): Attempt {
-  return { source, outcome: "skipped", reason, error: null, cache: "off", tries: 0, durationMs: 0, spendUsd: 0, savedUsd: 0 };
+  return { source, outcome: "skipped", reason, error: null, cache: "off", tries: 0, durationMs: 0, spendUsd: 0, estimatedUsd: 0, savedUsd: 0 };
 }
 
 async function attemptSource(
@@ -118,9 +141,11 @@ async function attemptSource(
 ): Promise<{ record: Attempt; chain: OptionsChain | null }> {
   const started = performance.now();
   const log = options.log.child(entry.name);
-  const key = cacheKeyFor(entry.name, options.request);
+  const key = cacheKeyFor(entry.name, options.request, sourceCacheIdentity(entry.definition, entry.config));
   const cache = entry.useCache === false ? null : (options.cache ?? null);
   const spentBefore = spend.spentBy(entry.name);
+  const estimatedBefore = spend.estimatedBy(entry.name);
+  const estimated = () => spend.estimatedBy(entry.name) - estimatedBefore;
   const elapsed = () => Math.round(performance.now() - started);
 
   if (cache && !options.refresh) {
@@ -129,7 +154,7 @@ async function attemptSource(
       if (hit) {
         log.info(`cache hit (fetched ${hit.fetchedAt}, expires ${hit.expiresAt}); saved $${hit.costUsd.toFixed(4)}`);
         const chain: OptionsChain = { ...hit.chain, metadata: { ...hit.chain.metadata, cache: "hit", spendUsd: 0 } };
-        return { record: { source: entry.name, outcome: "success", reason: null, error: null, cache: "hit", tries: 0, durationMs: elapsed(), spendUsd: 0, savedUsd: hit.costUsd }, chain };
+        return { record: { source: entry.name, outcome: "success", reason: null, error: null, cache: "hit", tries: 0, durationMs: elapsed(), spendUsd: 0, estimatedUsd: 0, savedUsd: hit.costUsd }, chain };
       }
     } catch (error) {
       log.warn(`cache read failed, loading from the source instead: ${error instanceof Error ? error.message : String(error)}`);
@@ -158,17 +183,27 @@ async function attemptSource(
           fetchedAt,
           cache: cacheStatus,
           spendUsd,
+          ...(options.quality?.staleQuoteThresholdMs !== undefined ? { staleQuoteThresholdMs: options.quality.staleQuoteThresholdMs } : {}),
+          ...(options.quality?.maxMissingBidAskShare !== undefined ? { maxMissingBidAskShare: options.quality.maxMissingBidAskShare } : {}),
         });
         if (chain.contracts.length === 0) {
           throw new NoDataError(entry.name, `returned no usable contracts for ${options.request.product} (${chain.qualityMetrics.rowsReceived} rows received, ${chain.qualityMetrics.invalidRows} invalid, ${chain.qualityMetrics.filteredRows} outside the request)`);
         }
         if (cache && chain.metadata.complete) {
+          const degraded = result.qualityWarnings?.length ? result.qualityWarnings : null;
+          if (degraded) {
+            const note = `cached for ${DEGRADED_CACHE_TTL_MS / 60_000} minutes only: the feed flagged this data's quality (${degraded.join("; ")})`;
+            chain.metadata.warnings.push(note);
+            log.warn(note);
+          }
           await cache
-            .set(key, { chain, fetchedAt, costUsd: spendUsd, raw: result.raw ?? null })
+            .set(key, { chain, fetchedAt, costUsd: spendUsd, raw: result.raw ?? null, ...(degraded ? { ttlCapMs: DEGRADED_CACHE_TTL_MS } : {}) })
             .catch((error: unknown) => log.warn(`could not write the cache: ${error instanceof Error ? error.message : String(error)}`));
+        } else if (cache) {
+          log.info("not cached: the chain is incomplete");
         }
         return {
-          record: { source: entry.name, outcome: "success", reason: null, error: null, cache: cacheStatus, tries, durationMs: elapsed(), spendUsd, savedUsd: 0 },
+          record: { source: entry.name, outcome: "success", reason: null, error: null, cache: cacheStatus, tries, durationMs: elapsed(), spendUsd, estimatedUsd: estimated(), savedUsd: 0 },
           chain,
         };
       } catch (error) {
@@ -199,6 +234,7 @@ async function attemptSource(
       tries,
       durationMs: elapsed(),
       spendUsd: spend.spentBy(entry.name) - spentBefore,
+      estimatedUsd: estimated(),
       savedUsd: 0,
     },
     chain: null,

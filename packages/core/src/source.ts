@@ -43,6 +43,10 @@ export interface LoadOptions {
 export interface SourceRow {
   symbol?: unknown;
   underlying?: unknown;
+  underlyingPrice?: unknown;
+  /** "mid" | "last" | "settlement". */
+  underlyingPriceBasis?: unknown;
+  underlyingPriceTime?: unknown;
   product?: unknown;
   root?: unknown;
   expiration?: unknown;
@@ -55,6 +59,8 @@ export interface SourceRow {
   askSize?: unknown;
   last?: unknown;
   volume?: unknown;
+  clearedVolume?: unknown;
+  clearedVolumeDate?: unknown;
   openInterest?: unknown;
   openInterestDate?: unknown;
   settlement?: unknown;
@@ -79,6 +85,15 @@ export interface SourceResult {
   underlyingPrice?: number | null;
   /** False when the source knows the data is partial (e.g. a 206 answer); defaults to true. */
   complete?: boolean;
+  /** Why it is partial, one reason a line; a reason here also makes the chain incomplete. */
+  incompleteReasons?: string[];
+  /** When the request gave no asOf: why the source chose this moment (see `latestCompleteMoment`). */
+  asOfReason?: string;
+  /**
+   * The feed's own warnings about this data's quality (Databento's X-Warning: degraded days). A chain
+   * carrying one is cached only briefly, and the summary says so.
+   */
+  qualityWarnings?: string[];
   warnings?: string[];
   /** True when the raw payload was kept (saved to disk or cache). */
   rawDataAvailable?: boolean;
@@ -100,6 +115,11 @@ export interface SourceDefinition<Config = unknown> {
   /** Validates the `config` object of this source's entry in a profile. */
   configSchema: ZodType<Config>;
   create(config: Config, context: SourceContext): Source | Promise<Source>;
+  /**
+   * What in the config changes the data (dataset, endpoint, schemas…), for the cache key: a chain cached
+   * under one identity is never served for another. Default: the whole config minus secret-named fields.
+   */
+  cacheIdentity?(config: Config): unknown;
 }
 
 /** Identity at run time; at compile time it infers the config type from the schema. */

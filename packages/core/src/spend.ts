@@ -15,10 +15,25 @@ export interface SpendEntry {
 
 export class SpendLedger {
   readonly entries: SpendEntry[] = [];
+  /** What sources priced before buying (their plans); `entries` is what they then bought. */
+  readonly estimates: SpendEntry[] = [];
   constructor(readonly runLimitUsd: number | null = null, private readonly now: () => Date = () => new Date()) {}
 
   get totalUsd(): number {
     return this.entries.reduce((sum, entry) => sum + entry.usd, 0);
+  }
+
+  get totalEstimatedUsd(): number {
+    return this.estimates.reduce((sum, entry) => sum + entry.usd, 0);
+  }
+
+  estimatedBy(source: string): number {
+    return this.estimates.filter((entry) => entry.source === source).reduce((sum, entry) => sum + entry.usd, 0);
+  }
+
+  /** Records a price a source obtained for its plan before buying (shown beside what was spent). */
+  estimate(source: string, what: string, usd: number): void {
+    this.estimates.push({ source, what, usd, at: this.now().toISOString() });
   }
 
   spentBy(source: string): number {
