@@ -42,6 +42,7 @@ export {
   assertSourceDefinition,
   defineSource,
   type LoadOptions,
+  type ProgressUpdate,
   type Source,
   type SourceCapabilities,
   type SourceContext,

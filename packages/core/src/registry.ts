@@ -11,7 +11,7 @@ import { AbortedError, NoDataError, RateLimitError, type SourceError, toSourceEr
 import type { Logger } from "./logger.js";
 import { normalizeChain } from "./normalize.js";
 import type { ChainRequest } from "./request.js";
-import type { Source, SourceContext, SourceDefinition } from "./source.js";
+import type { ProgressUpdate, Source, SourceContext, SourceDefinition } from "./source.js";
 import { SpendLedger } from "./spend.js";
 
 export type FallbackPolicy = "fallback" | "strict";
@@ -66,6 +66,8 @@ export interface RunOptions {
   now?: () => Date;
   /** Handed to sources as `context.baseDir`: the folder relative paths in their config resolve against. */
   baseDir?: string;
+  /** Receives every source's progress updates, tagged with the source's name. */
+  onProgress?: (source: string, update: ProgressUpdate) => void;
   /** Thresholds the normalizer judges a chain by (stale quotes, unquoted share). */
   quality?: { staleQuoteThresholdMs?: number; maxMissingBidAskShare?: number };
 }
@@ -166,7 +168,14 @@ async function attemptSource(
   let source: Source | null = null;
   let tries = 0;
   let lastError: SourceError | undefined;
-  const context: SourceContext = { log, spend, now, baseDir: options.baseDir ?? process.cwd() };
+  const onProgress = options.onProgress;
+  const context: SourceContext = {
+    log,
+    spend,
+    now,
+    baseDir: options.baseDir ?? process.cwd(),
+    ...(onProgress ? { progress: (update: ProgressUpdate) => onProgress(entry.name, update) } : {}),
+  };
   const signal = options.signal ?? new AbortController().signal;
   try {
     source = await entry.definition.create(entry.config, context);

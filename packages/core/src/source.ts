@@ -23,8 +23,23 @@ export interface SourceCapabilities {
   delayed: boolean;
 }
 
+/** What a source is doing now, for a progress line or bar: one request, one series, one file. */
+export interface ProgressUpdate {
+  /** What is being done ("timeseries.get_range trades", "series QN2Z6", "file 3 of 9"). */
+  stage: string;
+  /** Units done and expected in this load (series, requests, files), when known. */
+  done?: number;
+  total?: number;
+  /** Bytes received so far in this load. */
+  bytes?: number;
+  /** USD spent so far in this load. */
+  spendUsd?: number;
+}
+
 export interface SourceContext {
   log: Logger;
+  /** Reports progress; cheap to call often (the runner throttles what it prints). Optional for callers. */
+  progress?(update: ProgressUpdate): void;
   spend: SpendLedger;
   /** The clock; tests replace it. */
   now(): Date;
