@@ -9,19 +9,34 @@ import { z } from "@nq/core";
 
 export const CHAIN_FILE_SUFFIX = ".chain.json";
 
+/**
+ * The request a run answered, as the runner records it in `metadata.request` (a `ChainRequest`). Optional:
+ * files written before it was recorded are replayed only within what they can be shown to hold.
+ */
+const recordedRequestSchema = z.object({
+  product: z.string().optional(),
+  expirations: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/)).optional(),
+  maxExpirations: z.number().int().positive().optional(),
+  strikeMin: z.number().optional(),
+  strikeMax: z.number().optional(),
+  asOf: z.string().refine((s) => !Number.isNaN(Date.parse(s)), "expected an ISO time").optional(),
+});
+
 /** Enough of the chain's shape to replay it; contract fields are re-validated by the normalizer. */
 const savedChainSchema = z.object({
   metadata: z.object({
     source: z.string(),
     product: z.string(),
-    asOf: z.string(),
+    asOf: z.string().refine((s) => !Number.isNaN(Date.parse(s)), "expected an ISO time"),
     fetchedAt: z.string(),
     delayed: z.boolean(),
     sample: z.boolean(),
     complete: z.boolean(),
     warnings: z.array(z.string()),
+    request: recordedRequestSchema.optional(),
   }),
-  optionsSummary: z.object({ underlying: z.string(), underlyingPrice: z.number().nullable() }),
+  optionsSummary: z.object({ underlying: z.string(), underlyingPrice: z.number().nullable(), expirations: z.array(z.string()) }),
+  strikeRange: z.object({ min: z.number(), max: z.number() }).nullable(),
   contracts: z.array(z.record(z.string(), z.unknown())),
 });
 
