@@ -5,7 +5,8 @@ import { compileReader, type RecordReader } from "./records/codec.js";
 import { layoutFor } from "./records/registry.js";
 import type { DbnRecord } from "./records/types.js";
 import { upgradeRecord } from "./records/upgrade.js";
-import { DEFAULT_ZSTD_BACKEND, isZstd, zstdDecompress, zstdDecompressStream, type ZstdBackend } from "./zstd.js";
+import { DbnDecodeError } from "./errors.js";
+import { DEFAULT_ZSTD_BACKEND, isZstd, zstdDecompressStream, ZstdStreamDecoder, type ZstdBackend } from "./zstd.js";
 
 export interface DecodeOptions extends ParserOptions {
   /**
@@ -92,6 +93,8 @@ export class DbnDecoder implements AsyncIterable<DbnRecord> {
   private fastVisitor: RecordVisitor | null = null;
   private metadataValue: Metadata | null = null;
   private done = false;
+  /** A failure met while pumping: thrown once the records decoded before it are handed out. */
+  private failure: { error: unknown } | null = null;
   private rest: Uint8Array = EMPTY;
 
   constructor(input: DbnInput, options: DecodeOptions = {}) {
@@ -115,6 +118,11 @@ export class DbnDecoder implements AsyncIterable<DbnRecord> {
     return this.parser.version;
   }
 
+  /** The metadata decoded so far (null before it is read, and for fragments). */
+  get metadataSoFar(): Metadata | null {
+    return this.metadataValue;
+  }
+
   /** Reads until the metadata is decoded. Resolves null for fragments. */
   async metadata(): Promise<Metadata | null> {
     // Hold back the records behind the metadata so a later visit() still sees them as bytes.
@@ -124,7 +132,15 @@ export class DbnDecoder implements AsyncIterable<DbnRecord> {
     } finally {
       this.parser.holdRecords = false;
     }
+    if (!this.parser.ready) this.rethrow();
     return this.metadataValue;
+  }
+
+  /** Throws the failure met while pumping, once (later calls see a finished stream). */
+  private rethrow(): void {
+    const failure = this.failure;
+    this.failure = null;
+    if (failure) throw failure.error;
   }
 
   /**
@@ -142,7 +158,10 @@ export class DbnDecoder implements AsyncIterable<DbnRecord> {
           index = 0;
           break;
         }
-        if (this.done) return { done: true, value: undefined };
+        if (this.done) {
+          this.rethrow();
+          return { done: true, value: undefined };
+        }
         await this.pump();
       }
       return { done: false, value: batch[index++]! };
@@ -168,7 +187,10 @@ export class DbnDecoder implements AsyncIterable<DbnRecord> {
         yield this.queue.splice(0, this.queue.length);
         continue;
       }
-      if (this.done) return;
+      if (this.done) {
+        this.rethrow();
+        return;
+      }
       await this.pump();
     }
   }
@@ -178,10 +200,26 @@ export class DbnDecoder implements AsyncIterable<DbnRecord> {
     this.fastVisitor = visitor;
     this.parser.drain();
     while (!this.done) await this.pump();
+    this.rethrow();
     return { metadata: this.metadataValue, version: this.parser.version, recordCount: this.parser.recordCount };
   }
 
+  /**
+   * Decodes the next piece of input. A failure does not escape: it ends the stream and is kept
+   * for `rethrow`, so the records decoded before it (already queued) are handed out first.
+   */
   private async pump(): Promise<void> {
+    try {
+      await this.step();
+    } catch (error) {
+      this.done = true;
+      this.rest = EMPTY;
+      this.failure = { error };
+      await this.chunks.return(undefined).catch(() => undefined);
+    }
+  }
+
+  private async step(): Promise<void> {
     let chunk = this.rest;
     if (chunk.length === 0) {
       const next = await this.chunks.next();
@@ -213,11 +251,20 @@ export function openDbn(input: DbnInput, options?: DecodeOptions): DbnDecoder {
   return new DbnDecoder(input, options);
 }
 
-/** Decodes a whole input into memory. For large inputs iterate `openDbn` instead. */
+/**
+ * Decodes a whole input into memory. For large inputs iterate `openDbn` instead. On malformed
+ * input it rejects with the `DbnDecodeError`, whose `partial` holds the metadata and every
+ * complete record before the problem.
+ */
 export async function decodeDbn(input: DbnInput, options?: DecodeOptions): Promise<DecodeResult> {
   const decoder = new DbnDecoder(input, options);
   const records: DbnRecord[] = [];
-  for await (const record of decoder) records.push(record);
+  try {
+    for await (const record of decoder) records.push(record);
+  } catch (error) {
+    if (error instanceof DbnDecodeError) error.partial = { metadata: decoder.metadataSoFar, records };
+    throw error;
+  }
   return { metadata: await decoder.metadata(), records };
 }
 
@@ -226,10 +273,29 @@ export async function visitDbn(input: DbnInput, visitor: RecordVisitor, options?
   return new DbnDecoder(input, options).visit(visitor);
 }
 
-/** Synchronous decode of an in-memory buffer (zstd or not). */
-export function decodeDbnSync(bytes: Uint8Array, options: DecodeOptions = {}): DecodeResult {
+/**
+ * Pushes an in-memory buffer through `parser`, decompressing zstd block by block so the parser
+ * consumes each block's output before the next is inflated (the synchronous paths always use the
+ * bounded fzstd decoder: a one-shot native decompression would hold the whole output).
+ */
+function pushAll(parser: DbnParser, bytes: Uint8Array, options: DecodeOptions): void {
   const compression = options.compression ?? "auto";
-  const raw = compression === "zstd" || (compression === "auto" && isZstd(bytes)) ? zstdDecompress(bytes, options.zstdBackend) : bytes;
+  if (compression === "zstd" || (compression === "auto" && isZstd(bytes))) {
+    for (const piece of new ZstdStreamDecoder().decode(bytes, true)) {
+      parser.push(piece);
+      if (parser.stopped) return;
+    }
+  } else {
+    parser.push(bytes);
+  }
+  parser.finish();
+}
+
+/**
+ * Synchronous decode of an in-memory buffer (zstd or not). On malformed input it throws the
+ * `DbnDecodeError`, whose `partial` holds the metadata and every complete record before it.
+ */
+export function decodeDbnSync(bytes: Uint8Array, options: DecodeOptions = {}): DecodeResult {
   let metadata: Metadata | null = null;
   const records: DbnRecord[] = [];
   const parser: DbnParser = new DbnParser(
@@ -241,19 +307,20 @@ export function decodeDbnSync(bytes: Uint8Array, options: DecodeOptions = {}): D
     },
     options,
   );
-  parser.push(raw);
-  parser.finish();
+  try {
+    pushAll(parser, bytes, options);
+  } catch (error) {
+    if (error instanceof DbnDecodeError) error.partial = { metadata, records };
+    throw error;
+  }
   return { metadata, records };
 }
 
 /** Synchronous fast path over an in-memory buffer. */
 export function visitDbnSync(bytes: Uint8Array, visitor: RecordVisitor, options: DecodeOptions = {}): VisitResult {
-  const compression = options.compression ?? "auto";
-  const raw = compression === "zstd" || (compression === "auto" && isZstd(bytes)) ? zstdDecompress(bytes, options.zstdBackend) : bytes;
   let metadata: Metadata | null = null;
   const parser = new DbnParser((m) => (metadata = m), visitor, options);
-  parser.push(raw);
-  parser.finish();
+  pushAll(parser, bytes, options);
   return { metadata, version: parser.version, recordCount: parser.recordCount };
 }
 

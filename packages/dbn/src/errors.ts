@@ -1,3 +1,6 @@
+import type { Metadata } from "./metadata.js";
+import type { DbnRecord } from "./records/types.js";
+
 /** What went wrong while decoding; stable strings callers may switch on. */
 export type DbnDecodeErrorCode =
   | "bad_magic"
@@ -15,6 +18,11 @@ export type DbnDecodeErrorCode =
  */
 export class DbnDecodeError extends Error {
   override readonly name = "DbnDecodeError";
+  /**
+   * Set by `decodeDbn` and `decodeDbnSync`: the metadata (null if it was not reached, or for a
+   * fragment) and every complete record decoded before the problem.
+   */
+  partial?: { metadata: Metadata | null; records: DbnRecord[] };
   constructor(
     readonly code: DbnDecodeErrorCode,
     readonly offset: number,

@@ -21,7 +21,7 @@ export {
   type VisitResult,
 } from "./decoder.js";
 export type { DbnInput } from "./input.js";
-export { DbnParser, type ParserOptions, type RecordVisitor } from "./parser.js";
+export { DbnParser, MAX_METADATA_LENGTH, type ParserOptions, type RecordVisitor } from "./parser.js";
 export { mergeRecords } from "./merge.js";
 export { DbnDecodeError, DbnEncodeError, type DbnDecodeErrorCode } from "./errors.js";
 
@@ -71,6 +71,7 @@ export {
   type ZstdBackend,
 } from "./zstd.js";
 export { zstdCompress } from "./zstd-compress.js";
+export { parseFrameHeader, ZstdFrameWalker, MAX_ZSTD_WINDOW, MAX_ZSTD_BLOCK, type ZstdFrameHeader, type ZstdUnit } from "./zstd-frames.js";
 
 // The format: constants and enums, record types and guards, per-version layouts.
 export * from "./constants.js";

@@ -21,6 +21,13 @@ export interface ParserOptions {
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * The largest metadata length (the prelude's u32, in bytes) the decoder accepts: 64 MiB, room for
+ * about 500,000 symbols with their mappings. Real files carry kilobytes to a few megabytes; a
+ * larger declared length is refused as `bad_metadata` before anything is buffered.
+ */
+export const MAX_METADATA_LENGTH = 64 * 1024 * 1024;
+
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);
   out.set(a);
@@ -30,8 +37,9 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 
 /**
  * Synchronous DBN state machine (prelude → metadata → records). Push decompressed bytes in any
- * chunking; at most one partial record (≤ 1020 bytes) plus an incomplete metadata block is
- * retained between pushes, so memory does not grow with the stream.
+ * chunking; at most one partial record (≤ 1020 bytes) plus an incomplete metadata block (at most
+ * `MAX_METADATA_LENGTH`, and never more than twice the bytes received) is retained between
+ * pushes, so memory does not grow with the stream.
  */
 export class DbnParser {
   metadata: Metadata | null = null;
@@ -44,6 +52,9 @@ export class DbnParser {
   holdRecords = false;
 
   private pending: Uint8Array = EMPTY;
+  /** The metadata (prelude included) received so far, while it is incomplete. */
+  private meta: Uint8Array = new Uint8Array(PRELUDE_LEN);
+  private metaFill = 0;
   private metadataLength = -1;
   private sizes: Uint16Array;
   private readonly skipUnknown: boolean;
@@ -70,18 +81,14 @@ export class DbnParser {
 
   push(chunk: Uint8Array): void {
     if (this.stopped || (chunk.length === 0 && this.pending.length === 0)) return;
+    let offset = 0;
     if (!this.ready) {
-      const bytes = this.pending.length > 0 ? concat(this.pending, chunk) : chunk;
-      this.pending = EMPTY;
-      const start = this.parseMetadata(bytes);
-      if (start < 0) {
-        this.pending = bytes.slice();
-        return;
-      }
-      this.retain(bytes, this.holdRecords ? start : this.parseRecords(bytes, start));
+      offset = this.feedMetadata(chunk);
+      if (offset < 0) return;
+      // The bytes behind the metadata: held for DbnDecoder.metadata(), or parsed now.
+      this.retain(chunk, this.holdRecords ? offset : this.parseRecords(chunk, offset));
       return;
     }
-    let offset = 0;
     if (this.pending.length > 0) {
       // Records retained while holding, then the one record straddling the chunk boundary:
       // only that record is copied, the rest of the chunk is parsed in place.
@@ -104,6 +111,54 @@ export class DbnParser {
     this.retain(chunk, this.parseRecords(chunk, offset));
   }
 
+  /**
+   * Copies metadata bytes from `chunk` into one buffer that grows geometrically (so buffering is
+   * linear in the bytes received, never in the declared length). Returns the offset in `chunk`
+   * where records start, or -1 when the whole chunk was consumed and more is needed.
+   */
+  private feedMetadata(chunk: Uint8Array): number {
+    let offset = 0;
+    for (;;) {
+      const need = this.metadataLength < 0 ? PRELUDE_LEN : PRELUDE_LEN + this.metadataLength;
+      const take = Math.min(need - this.metaFill, chunk.length - offset);
+      if (take > 0) {
+        if (this.metaFill + take > this.meta.length) {
+          const grown = new Uint8Array(Math.min(need, Math.max(this.metaFill + take, this.meta.length * 2)));
+          grown.set(this.meta.subarray(0, this.metaFill));
+          this.meta = grown;
+        }
+        this.meta.set(chunk.subarray(offset, offset + take), this.metaFill);
+        this.metaFill += take;
+        offset += take;
+      }
+      if (this.metaFill < need) {
+        // Reject a wrong magic as soon as 3 bytes are in, not after the whole prelude.
+        const m = this.meta;
+        if (this.metaFill >= 3 && this.metadataLength < 0 && !(m[0] === 0x44 && m[1] === 0x42 && m[2] === 0x4e)) decodePrelude(m, this.position);
+        return -1;
+      }
+      if (this.metadataLength >= 0) break;
+      const prelude = decodePrelude(this.meta, this.position);
+      if (prelude.length > MAX_METADATA_LENGTH) {
+        throw new DbnDecodeError(
+          "bad_metadata",
+          this.position + 4,
+          `metadata length ${prelude.length} bytes exceeds the ${MAX_METADATA_LENGTH}-byte maximum (MAX_METADATA_LENGTH)`,
+        );
+      }
+      this.metadataLength = prelude.length;
+      this.version = prelude.version;
+      this.sizes = recordSizeTable(prelude.version);
+    }
+    const end = PRELUDE_LEN + this.metadataLength;
+    this.metadata = decodeMetadata(this.meta.subarray(0, end), this.position);
+    this.meta = EMPTY;
+    this.metaFill = 0;
+    this.position += end;
+    this.onMetadata(this.metadata);
+    return offset;
+  }
+
   /** Keeps the unconsumed tail of `bytes` (copied: callers may reuse their buffers). */
   private retain(bytes: Uint8Array, consumed: number): void {
     this.pending = consumed < bytes.length && !this.stopped ? bytes.slice(consumed) : EMPTY;
@@ -123,8 +178,8 @@ export class DbnParser {
       const needed = this.metadataLength < 0 ? PRELUDE_LEN : PRELUDE_LEN + this.metadataLength;
       throw new DbnDecodeError(
         "truncated",
-        this.position + this.pending.length,
-        this.pending.length === 0 ? "empty input: no DBN metadata" : `input ends inside the DBN metadata (${this.pending.length} of ${needed} bytes)`,
+        this.position + this.metaFill,
+        this.metaFill === 0 ? "empty input: no DBN metadata" : `input ends inside the DBN metadata (${this.metaFill} of ${needed} bytes)`,
       );
     }
     if (this.pending.length > 0) {
@@ -135,26 +190,6 @@ export class DbnParser {
         `input ends inside a record: ${this.pending.length} of ${expected} bytes (DBN stream is truncated or contains an incomplete record)`,
       );
     }
-  }
-
-  /** Returns the offset where records start in `bytes`, or -1 when more input is needed. */
-  private parseMetadata(bytes: Uint8Array): number {
-    if (bytes.length < PRELUDE_LEN) {
-      if (bytes.length >= 3 && !(bytes[0] === 0x44 && bytes[1] === 0x42 && bytes[2] === 0x4e)) decodePrelude(bytes, this.position);
-      return -1;
-    }
-    if (this.metadataLength < 0) {
-      const prelude = decodePrelude(bytes, this.position);
-      this.metadataLength = prelude.length;
-      this.version = prelude.version;
-      this.sizes = recordSizeTable(prelude.version);
-    }
-    const end = PRELUDE_LEN + this.metadataLength;
-    if (bytes.length < end) return -1;
-    this.metadata = decodeMetadata(bytes.subarray(0, end), this.position);
-    this.position += end;
-    this.onMetadata(this.metadata);
-    return end;
   }
 
   /** Visits every complete record from `start`; returns the offset of the first unconsumed byte. */
