@@ -11,11 +11,12 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { DbnEncoder, createMetadata, schemaFromName, SType, stypeFromName } from "@nq/dbn";
+import { DbnEncoder, type DbnRecordV3, createMetadata, schemaFromName, SType, stypeFromName } from "@nq/dbn";
 import { defaultFixturesDir, type FixtureFile, loadFixtures } from "./fixtures.js";
-import { GeneratedDataset, RECORD_BYTES, SERVED_SCHEMAS, type ServedSchema } from "./generated-dataset.js";
+import { GeneratedDataset, RECORD_BYTES, type Resolution, SERVED_SCHEMAS, type ServedSchema } from "./generated-dataset.js";
 import { errorBody, type ErrorCase } from "./error-bodies.js";
 import { parseTimeParam } from "./time-params.js";
+import { DEFAULT_CONTRACTS } from "./market-events.js";
 
 export type LocalServerFault = (
   | { kind: "401" }
@@ -29,6 +30,13 @@ export type LocalServerFault = (
   | { kind: "reset"; afterBytes?: number }
   /** The get_range body ends cleanly after this share of its zstd bytes. */
   | { kind: "truncate"; keepFraction?: number }
+  /**
+   * get_range answers 206 with some input symbols listed in the DBN metadata's `not_found` (their records
+   * left out) or `partial` (their records from the second half of the window left out). Default: the last
+   * requested symbol is not found when several were asked for, else the only one is partial. The record
+   * counts of get_record_count / get_billable_size / get_cost agree (they are not consumed by `times`).
+   */
+  | { kind: "partial"; notFound?: string[]; partial?: string[] }
 ) & {
   /**
    * Endpoints it applies to ("timeseries.get_range", "metadata.get_cost"…). Default: status faults hit
@@ -69,23 +77,59 @@ export interface RecordedRequest {
   /** The parameters, from the form body or the query string. Never the Authorization header. */
   form: Record<string, string>;
   at: string;
+  /** The HTTP status answered (set once known). */
+  status?: number;
+  /** For get_range / get_cost / get_billable_size / get_record_count that got as far as counting records: */
+  schema?: string;
+  recordCount?: number;
+  /** Uncompressed DBN record bytes (record count × record size), what Databento bills by. */
+  billableBytes?: number;
+  /** billableBytes at the server's rate for the schema. */
+  costUsd?: number;
+  /** True for a get_range that streamed data: the only requests that spend (metadata calls are free). */
+  billed?: boolean;
+}
+
+export interface SpendSummary {
+  /** Billed get_range requests counted. */
+  requests: number;
+  recordCount: number;
+  billableBytes: number;
+  costUsd: number;
+  bySchema: Record<string, { requests: number; recordCount: number; billableBytes: number; costUsd: number }>;
+}
+
+export interface RangeQuery {
+  schema: ServedSchema;
+  symbols: string | string[];
+  stype_in?: string;
+  /** ISO time, YYYY-MM-DD or integer ns as a string, as get_range takes them. */
+  start: string;
+  end: string;
+  limit?: number;
 }
 
 export interface LocalDatabentoServer {
   url: string;
   requests: RecordedRequest[];
   setFault(fault: LocalServerFault | null): void;
+  /** Sums the billed get_range requests in `requests` (from index `since`, default 0). */
+  spend(since?: number): SpendSummary;
+  /** What a get_range would bill, without a request and without logging (e.g. a naive full-session mbp-1 pull). */
+  estimate(query: RangeQuery): { recordCount: number; billableBytes: number; costUsd: number };
   close(): Promise<void>;
 }
 
 export const DATASET = "GLBX.MDP3";
-const DEFAULT_PRICES: Record<ServedSchema, number> = { definition: 2, statistics: 5, trades: 20, "mbp-1": 60, "bbo-1m": 10 };
+/** The local server's own USD per GB of uncompressed DBN (not Databento's price list). */
+export const DEFAULT_PRICES_USD_PER_GB: Record<ServedSchema, number> = { definition: 2, statistics: 5, trades: 20, "mbp-1": 60, "bbo-1s": 20, "bbo-1m": 10 };
+const DEFAULT_PRICES = DEFAULT_PRICES_USD_PER_GB;
 const KEY_PATTERN = /^db-[A-Za-z0-9]{29}$/;
 const MAX_DAYS_PER_REQUEST = 40;
 const STATUS_FAULTS = new Set(["401", "403", "422", "429", "503"]);
 
 export async function startLocalDatabentoServer(options: LocalDatabentoServerOptions = {}): Promise<LocalDatabentoServer> {
-  const dataset = new GeneratedDataset(Math.max(4, Math.round(options.contracts ?? 200)));
+  const dataset = new GeneratedDataset(Math.max(4, Math.round(options.contracts ?? DEFAULT_CONTRACTS)));
   const availableStart = parseTimeParam(options.availableStart ?? "2019-07-07T00:00:00Z")!;
   const availableEnd = parseTimeParam(options.availableEnd ?? "2026-11-20T21:00:00Z")!;
   const prices = { ...DEFAULT_PRICES, ...options.pricesUsdPerGb };
@@ -100,12 +144,22 @@ export async function startLocalDatabentoServer(options: LocalDatabentoServerOpt
 
   const takeFault = (endpoint: string, body: boolean): LocalServerFault | null => {
     if (!fault) return null;
+    if (fault.kind === "partial") return null;
     const isBodyFault = !STATUS_FAULTS.has(fault.kind);
     if (isBodyFault !== body) return null;
     const targets = fault.endpoints ?? (isBodyFault ? ["timeseries.get_range"] : null);
     if (targets && !targets.includes(endpoint)) return null;
     const taken = fault;
     if (--fault.remaining <= 0) fault = null;
+    return taken;
+  };
+  /** The partial fault for a range endpoint; consumed (times) by get_range only. */
+  const partialFault = (endpoint: string): Extract<LocalServerFault, { kind: "partial" }> | null => {
+    if (!fault || fault.kind !== "partial") return null;
+    const targets = fault.endpoints ?? ["timeseries.get_range", "metadata.get_record_count", "metadata.get_billable_size", "metadata.get_cost"];
+    if (!targets.includes(endpoint)) return null;
+    const taken = fault;
+    if (endpoint === "timeseries.get_range" && --fault.remaining <= 0) fault = null;
     return taken;
   };
 
@@ -133,7 +187,9 @@ export async function startLocalDatabentoServer(options: LocalDatabentoServerOpt
     }
     res.setHeader("request-id", `local-${++requestCounter}`);
     const match = /^\/v0\/([a-z_]+\.[a-z_]+)$/.exec(url.pathname);
-    requests.push({ method: req.method ?? "GET", path: url.pathname, form, at: new Date().toISOString() });
+    const entry: RecordedRequest = { method: req.method ?? "GET", path: url.pathname, form, at: new Date().toISOString() };
+    requests.push(entry);
+    logEntries.set(res, entry);
     if (!match) return send(res, 404, errorBody("not_found", 404, `no such endpoint ${url.pathname}; expected /v0/<family>.<method>`));
     const endpoint = match[1]!;
 
@@ -256,13 +312,27 @@ export async function startLocalDatabentoServer(options: LocalDatabentoServerOpt
 
     const fixture = fixtures.find((f) => f.schema === schema && symbols.every((s) => f.symbols.includes(s)) && start.ns < f.endNs && end.ns > f.startNs);
     const result = fixture ? null : dataset.query({ schema, symbols, stypeIn, startNs: start.ns, endNs: end.ns, limit });
-    const notFound = result?.resolution.notFound ?? [];
+    const notFound = [...(result?.resolution.notFound ?? [])];
     if (result && notFound.length === symbols.length) {
-      const hint = stypeIn !== "parent" && symbols.some((s) => s.endsWith(".OPT")) ? " (parent symbols such as NQ.OPT need stype_in=parent)" : "";
+      const hint = stypeIn !== "parent" && symbols.some((s) => s.endsWith(".OPT") || s.endsWith(".FUT")) ? " (parent symbols such as NQ.OPT need stype_in=parent)" : "";
       return send(res, 422, errorBody("symbology_invalid_request", 422, `None of the symbols could be resolved${hint}.`, { symbols, stype_in: stypeIn }));
     }
-    const recordCount = fixture ? fixture.recordCount : result!.records.length;
+    let records = result?.records ?? [];
+    let rawSymbols = result?.resolution.rawSymbols ?? new Map<string, number>();
+    const partial: string[] = [];
+    const partialSpec = result ? partialFault(endpoint) : null;
+    if (partialSpec && result) {
+      const cut = applyPartial(partialSpec, symbols, result.resolution, records, start.ns + (end.ns - start.ns) / 2n);
+      records = cut.records;
+      partial.push(...cut.partial);
+      notFound.push(...cut.notFound.filter((s) => !notFound.includes(s)));
+      rawSymbols = new Map([...rawSymbols].filter(([, id]) => !cut.droppedIds.has(id)));
+    }
+    const recordCount = fixture ? fixture.recordCount : records.length;
     const billableBytes = recordCount * RECORD_BYTES[schema];
+    const costUsd = Math.round((billableBytes / 1e9) * prices[schema] * 1e10) / 1e10;
+    const entry = logEntries.get(res);
+    if (entry) Object.assign(entry, { schema, recordCount, billableBytes, costUsd, billed: endpoint === "timeseries.get_range" });
     const warnings: string[] = [];
     const degraded = (options.degradedDates ?? []).filter((date) => {
       const dayNs = BigInt(Date.parse(`${date}T00:00:00Z`)) * 1_000_000n;
@@ -274,7 +344,7 @@ export async function startLocalDatabentoServer(options: LocalDatabentoServerOpt
     if (recordCount === 0) warnings.push("Warning: No data found for the request you submitted.");
     if (warnings.length > 0) res.setHeader("x-warning", JSON.stringify(warnings));
 
-    if (endpoint === "metadata.get_cost") return send(res, 200, Math.round((billableBytes / 1e9) * prices[schema] * 1e10) / 1e10);
+    if (endpoint === "metadata.get_cost") return send(res, 200, costUsd);
     if (endpoint === "metadata.get_billable_size") return send(res, 200, billableBytes);
     if (endpoint === "metadata.get_record_count") return send(res, 200, recordCount);
 
@@ -285,7 +355,7 @@ export async function startLocalDatabentoServer(options: LocalDatabentoServerOpt
     if (fixture) {
       chunks.push(fixture.zstdBytes);
     } else {
-      const mappings = [...result!.resolution.rawSymbols.entries()].map(([raw, id]) => ({
+      const mappings = [...rawSymbols.entries()].map(([raw, id]) => ({
         raw_symbol: raw,
         intervals: [{ start_date: yyyymmdd(start.ns), end_date: yyyymmdd(end.ns + 86_400_000_000_000n - 1n), symbol: String(id) }],
       }));
@@ -298,15 +368,16 @@ export async function startLocalDatabentoServer(options: LocalDatabentoServerOpt
         stype_in: stypeFromName(stypeIn) ?? null,
         stype_out: SType.InstrumentId,
         symbols,
-        partial: [],
+        partial,
         not_found: notFound,
         mappings,
       });
-      const encoder = new DbnEncoder(metadata, (chunk) => chunks.push(chunk), { zstd: compression === "zstd", chunkBytes: 256 * 1024 });
-      for (const record of result!.records) encoder.write(record);
+      const encoder = new DbnEncoder(metadata, (chunk: Uint8Array) => chunks.push(chunk), { zstd: compression === "zstd", chunkBytes: 256 * 1024 });
+      for (const record of records) encoder.write(record);
       encoder.end();
     }
-    res.statusCode = notFound.length > 0 ? 206 : 200;
+    res.statusCode = notFound.length > 0 || partial.length > 0 ? 206 : 200;
+    if (entry) entry.status = res.statusCode;
     res.setHeader("content-type", "application/octet-stream");
     await streamBody(res, chunks, takeFault(endpoint, true));
   }
@@ -337,6 +408,29 @@ export async function startLocalDatabentoServer(options: LocalDatabentoServerOpt
     setFault(next) {
       fault = next ? { ...next, remaining: next.times ?? Number.POSITIVE_INFINITY } : null;
     },
+    spend(since = 0) {
+      const summary: SpendSummary = { requests: 0, recordCount: 0, billableBytes: 0, costUsd: 0, bySchema: {} };
+      for (const r of requests.slice(since)) {
+        if (!r.billed) continue;
+        const s = (summary.bySchema[r.schema!] ??= { requests: 0, recordCount: 0, billableBytes: 0, costUsd: 0 });
+        for (const target of [summary, s]) {
+          target.requests += 1;
+          target.recordCount += r.recordCount ?? 0;
+          target.billableBytes += r.billableBytes ?? 0;
+          target.costUsd += r.costUsd ?? 0;
+        }
+      }
+      return summary;
+    },
+    estimate(query) {
+      const start = parseTimeParam(query.start);
+      const end = parseTimeParam(query.end);
+      if (!start || !end || end.ns <= start.ns) throw new RangeError("estimate needs a start before its end");
+      const symbols = splitSymbols(Array.isArray(query.symbols) ? query.symbols.join(",") : query.symbols);
+      const result = dataset.query({ schema: query.schema, symbols, stypeIn: query.stype_in ?? "raw_symbol", startNs: start.ns, endNs: end.ns, limit: query.limit ?? null });
+      const billableBytes = result.records.length * RECORD_BYTES[query.schema];
+      return { recordCount: result.records.length, billableBytes, costUsd: Math.round((billableBytes / 1e9) * prices[query.schema] * 1e10) / 1e10 };
+    },
     close() {
       for (const socket of sockets) socket.destroy();
       return new Promise<void>((resolve) => server.close(() => resolve()));
@@ -347,9 +441,14 @@ export async function startLocalDatabentoServer(options: LocalDatabentoServerOpt
 /** Body faults aimed at a JSON endpoint (by naming it in `endpoints`), set per response. */
 const jsonBodyFaults = new WeakMap<ServerResponse, LocalServerFault>();
 
+/** Each response's entry in the request log, so its status and billing can be filled in. */
+const logEntries = new WeakMap<ServerResponse, RecordedRequest>();
+
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.statusCode = status;
+  const entry = logEntries.get(res);
+  if (entry) entry.status = status;
   res.setHeader("content-type", "application/json");
   const fault = jsonBodyFaults.get(res);
   if (fault && status < 300) {
@@ -393,6 +492,39 @@ async function streamBody(res: ServerResponse, chunks: Uint8Array[], f: LocalSer
 }
 
 
+/**
+ * The partial fault applied to a generated result: which input symbols to list as not found / partial,
+ * and the records left once theirs are removed (not found: all; partial: those at or after `midNs`).
+ * An instrument also reached through an unaffected symbol keeps its records.
+ */
+function applyPartial(
+  spec: Extract<LocalServerFault, { kind: "partial" }>,
+  symbols: string[],
+  resolution: Resolution,
+  records: DbnRecordV3[],
+  midNs: bigint,
+): { records: DbnRecordV3[]; notFound: string[]; partial: string[]; droppedIds: Set<number> } {
+  const upper = (list: string[] | undefined) => list?.map((s) => (/^\d+$/.test(s) ? s : s.toUpperCase()));
+  let notFound = upper(spec.notFound);
+  let partial = upper(spec.partial);
+  if (!notFound && !partial) {
+    if (symbols.length > 1) notFound = [symbols.at(-1)!];
+    else partial = [symbols[0]!];
+  }
+  notFound = (notFound ?? []).filter((s) => symbols.includes(s));
+  partial = (partial ?? []).filter((s) => symbols.includes(s) && !notFound!.includes(s));
+  const idsOf = (list: string[]) => new Set(list.flatMap((s) => resolution.bySymbol.get(s) ?? []));
+  const kept = idsOf(symbols.filter((s) => !notFound!.includes(s) && !partial!.includes(s)));
+  const droppedIds = new Set([...idsOf(notFound)].filter((id) => !kept.has(id)));
+  const halfIds = new Set([...idsOf(partial)].filter((id) => !kept.has(id) && !droppedIds.has(id)));
+  const out = records.filter((r) => {
+    const id = r.hd.instrument_id;
+    if (droppedIds.has(id)) return false;
+    return !halfIds.has(id) || (r as { ts_recv: bigint }).ts_recv < midNs;
+  });
+  return { records: out, notFound, partial, droppedIds };
+}
+
 function basicAuthUser(header: string | undefined): string | null {
   const match = /^Basic\s+(.+)$/i.exec(header ?? "");
   if (!match) return null;
@@ -435,4 +567,26 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
 
 export type { FixtureFile, ErrorCase };
 export { NQ_GENERATOR, generateDay, theoreticalPrice, openInterestFor, roundTick, strikeLadder, instrumentIdFor, previousBusinessDay } from "./nq-chain-generator.js";
-export type { GeneratedDay, GeneratedOption } from "./nq-chain-generator.js";
+export type { GeneratedDay, GeneratedOption, GeneratedFuture, GeneratedInstrument } from "./nq-chain-generator.js";
+export {
+  bookAt,
+  lastTradeAt,
+  sessionVolume,
+  settlementPrice,
+  futuresOn,
+  futureBookAt,
+  futureLastTradeAt,
+  bboAt,
+  bboIntervalEnd,
+  BBO_INTERVAL_NS,
+  instrumentSession,
+  bookEventTimes,
+  optionTradeTimes,
+  futureTradeTimes,
+  specialEventTimes,
+  phaseNs,
+  DEFAULT_CONTRACTS,
+} from "./market-events.js";
+export type { BookEvent, TradeEvent, TopOfBook, LastTrade, ExpectedBbo, BboSchema, InstrumentSession, MarketOptions } from "./market-events.js";
+export { chicagoNs, chicagoToUtcMs, chicagoDate, isChicagoDst, tradeSession, sessionAtOrBefore, sessionsOverlapping, type TradeSession } from "./chicago-time.js";
+export { RECORD_BYTES, SERVED_SCHEMAS, type ServedSchema } from "./generated-dataset.js";

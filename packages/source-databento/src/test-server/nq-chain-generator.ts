@@ -2,25 +2,18 @@
  * A deterministic, generated NQ options market for the local server: the same inputs give the same
  * records, so tests can derive expected values from the parameters below instead of from output.
  *
- * Per UTC day: a definition snapshot at 00:00; open interest (stat 9, for the previous business date)
- * at 11:00; settlement (stat 3, for the day) at 21:30; trades 15:00–16:30; quotes on a 5-minute grid.
- * Prices do not drift between days, so values are the same whichever day's record a window catches.
+ * The universe (which options and futures exist, their theoretical prices) is per date: the definition
+ * snapshot of a UTC day lists that day's universe, and the market data of a Globex session (trade date D:
+ * 17:00 Chicago on the day before → 16:00 Chicago on D) comes from D's universe. Prices do not drift
+ * between days except through days-to-expiry, so values are the same whichever day's record a window
+ * catches. Book events, trades and their records are in `market-events.ts`; statistics are here.
  *
  * Series per day: quarterly NQ options (underlying: that quarter's future), a serial monthly NQ option
  * (underlying: the next quarterly), Friday weeklies QN1–QN5, Wednesday weeklies Q1C–Q5C and the
- * end-of-month QNE series (underlying: the nearest quarterly). Expiry dates never coincide between series.
+ * end-of-month QNE series (underlying: the nearest quarterly); and the quarterly NQ futures those hang
+ * off (at least the front two), under the parent NQ.FUT. Expiry dates never coincide between series.
  */
-import {
-  type BboMsg,
-  type InstrumentDefMsg,
-  type Mbp1Msg,
-  RType,
-  type StatMsg,
-  type TradeMsg,
-  UNDEF_PRICE,
-  UNDEF_STAT_QUANTITY,
-  UNDEF_TIMESTAMP,
-} from "@nq/dbn";
+import { type InstrumentDefMsg, RType, UNDEF_PRICE, UNDEF_TIMESTAMP } from "@nq/dbn";
 
 /** The generator's parameters: tests compute expected values from these. */
 export const NQ_GENERATOR = {
@@ -35,13 +28,27 @@ export const NQ_GENERATOR = {
   openInterestPeak: 3000,
   openInterestDecay: 1000,
   putOpenInterestFactor: 1.1,
-  /** Trades: n = max(0, 4 − floor(|K−F| / 250)) trades of sizes 1..n, at theo + tick × (i − 1) for i = 0..n−1. */
+  /**
+   * Option trades (active options only): n = max(0, maxTradesPerContract − floor(|K−F| / tradeDistanceStep))
+   * trades i = 0..n−1 of size i + 1 at max(tick, price + tick × (i − 1)), side "B" for even i, "A" for odd,
+   * at 09:05 Chicago + the instrument's phase + i × tradeIntervalMinutes.
+   */
   maxTradesPerContract: 4,
-  tradeDistanceStep: 250,
-  /** Quotes: half-spread = max(tick, roundTick(theo × 1%)); bid = max(0, theo − half), ask = theo + half. */
+  tradeDistanceStep: 50,
+  optionFirstTradeChicago: { hour: 9, minute: 5 },
+  tradeIntervalMinutes: 30,
+  /**
+   * Base option book: price = max(tick, roundTick(theo)); half-spread = max(tick, roundTick(theo × 1%));
+   * bid = max(0, price − half), ask = price + half, sizes bidSizeBase + strikeIndex % 7 and
+   * askSizeBase + strikeIndex % 5 (strikeIndex: position in the expiry's ascending strike list).
+   * Book event k of a session (k = 0, 1, … in time order) moves both sides by w = (k % 3) − 1 ticks
+   * (bid floored at 0) and adds k % 4 to both sizes.
+   */
   halfSpreadShare: 0.01,
   bidSizeBase: 10,
   askSizeBase: 12,
+  optionWiggleCycle: 3,
+  sizeCycle: 4,
   multiplier: 20,
   /** Strikes: every 25 within ±500 of the money, every 50 within ±1500, every 100 beyond. */
   strikeTiers: [
@@ -52,18 +59,69 @@ export const NQ_GENERATOR = {
   /** No expiry carries more strikes per right than this; more contracts mean more expiries. */
   maxStrikesPerExpiry: 300,
   publisherId: 1,
-  /** Hours (UTC) of the day's records. */
+  /** The definition snapshot of every UTC day is stamped at this UTC hour. */
   definitionHour: 0,
-  openInterestHour: 11,
-  settlementHour: 21.5,
-  firstTradeHour: 15,
-  tradeIntervalMinutes: 30,
-  quoteGridMinutes: 5,
+  /**
+   * Globex session of trade date D: opens 17:00 Chicago on the calendar day before D (Sunday for
+   * Monday), closes 16:00 Chicago on D. No book event or trade happens outside a session, nor at or
+   * after an instrument's expiration.
+   */
+  sessionOpenChicagoHour: 17,
+  sessionCloseChicagoHour: 16,
+  /**
+   * An option is QUIET when |K − F| > quietBeyondPoints: its book is set once, at open + quietSetSeconds
+   * + phase (17:02:xx Chicago), and never changes in the session; it never trades. Other options are ACTIVE.
+   */
+  quietBeyondPoints: 150,
+  quietSetSeconds: 120,
+  /** Phase of an option: (instrumentId % 60) seconds + 250 ms (futures: futurePhaseMs). */
+  phaseModulo: 60,
+  phaseExtraMs: 250,
+  /**
+   * Active options: every activeUpdateSeconds from open + phase, a burst of activeBurstSize book events
+   * activeBurstSpacingSeconds apart (17:00:phase, +10 s, +20 s, 17:15:phase, …, 15:45:phase + 20 s).
+   */
+  activeUpdateSeconds: 900,
+  activeBurstSize: 3,
+  activeBurstSpacingSeconds: 10,
+  /** Active options and futures: an extra book event exactly at close − 60 min (15:00:00.000000000 Chicago, a minute boundary) … */
+  boundaryUpdateMinutesBeforeClose: 60,
+  /** … and one at close − 30 s (15:59:30 Chicago), so the bbo-1m record of the closing minute is stamped 16:00:00. */
+  closingUpdateSecondsBeforeClose: 30,
+  /**
+   * Futures: book event k has bid = F + w × tick with w = (k % 5) − 2, ask = bid + tick, sizes
+   * futureBidSizeBase + k % 4 and futureAskSizeBase + k % 3; a book event every futureUpdateSeconds from
+   * open + futurePhaseMs (plus the two extra events above); trades j = 0, 1, … every futureTradeSeconds
+   * from open + futureTradePhaseSeconds, and one more at close − 15 s: even j at the ask (side "B"),
+   * odd j at the bid (side "A"), size 1 + j % 5.
+   */
+  futureWiggleCycle: 5,
+  futureBidSizeBase: 5,
+  futureAskSizeBase: 6,
+  futurePhaseMs: 500,
+  futureUpdateSeconds: 5,
+  futureTradeSeconds: 300,
+  futureTradePhaseSeconds: 15,
+  futureClosingTradeSecondsBeforeClose: 15,
+  /** Futures open interest: round(futureOpenInterestFront × futureOpenInterestRatio^quarterIndex). */
+  futureOpenInterestFront: 250_000,
+  futureOpenInterestRatio: 0.1,
+  /**
+   * Statistics of trade date D (weekdays only), for every option and future of D's universe:
+   * open interest (stat 9) at 05:00 Chicago on D, for the previous business day (ts_ref);
+   * settlement (stat 3, stat_flags 3) at 16:30 Chicago on D, for D (options: the base price; futures: F);
+   * cleared volume (stat 6) at 16:45 Chicago on D, for D (the session's traded volume; 0 for quiet options).
+   * ts_ref is 00:00 UTC of the trading date.
+   */
+  openInterestChicago: { hour: 5, minute: 0 },
+  settlementChicago: { hour: 16, minute: 30 },
+  clearedVolumeChicago: { hour: 16, minute: 45 },
   optionExpiryHourUtc: 20, // 14:00 CT in winter; quarterlies expire 14:30 UTC
   quarterlyExpiryHourUtc: 14.5,
 } as const;
 
 export interface GeneratedOption {
+  kind: "option";
   instrumentId: number;
   rawSymbol: string;
   asset: string;
@@ -74,21 +132,48 @@ export interface GeneratedOption {
   expirationNs: bigint;
   strike: number;
   right: "C" | "P";
+  /** Position of the strike in its expiry's ascending strike list. */
+  strikeIndex: number;
+  /** |K − F| > quietBeyondPoints: one book event per session, no trades. */
+  quiet: boolean;
   theo: number;
   settlement: number;
   openInterest: number;
-  trades: { price: number; size: number }[];
+  /** The session's trades in time order (times: `optionTradeTimes` in market-events.ts). */
+  trades: { price: number; size: number; side: "A" | "B" }[];
+  /** The base book (book event k shifts it; see NQ_GENERATOR). */
   bid: number;
   ask: number;
   bidSize: number;
   askSize: number;
 }
 
+/** A quarterly NQ future (parent NQ.FUT). */
+export interface GeneratedFuture {
+  kind: "future";
+  instrumentId: number;
+  /** e.g. "NQZ6". */
+  rawSymbol: string;
+  /** 0 for the front quarterly. */
+  quarterIndex: number;
+  /** F: the centre of its book and its settlement. */
+  price: number;
+  expiration: string;
+  expirationNs: bigint;
+  openInterest: number;
+}
+
+export type GeneratedInstrument = GeneratedOption | GeneratedFuture;
+
 export interface GeneratedDay {
   date: string;
   options: GeneratedOption[];
+  /** The quarterly futures the options hang off (at least the front two), front first. */
+  futures: GeneratedFuture[];
   /** Calendar spreads under the NQ parent: the chain must leave them out. */
   spreads: { instrumentId: number; rawSymbol: string }[];
+  /** Options and futures by instrument id. */
+  byId: Map<number, GeneratedInstrument>;
 }
 
 const MONTH_CODES = "FGHJKMNQUVXZ";
@@ -129,7 +214,7 @@ export function generateDay(date: string, targetContracts: number): GeneratedDay
 interface Expiry {
   date: string;
   asset: string;
-  future: { symbol: string; id: number; price: number };
+  future: { symbol: string; id: number; price: number; expiry: string };
   hourUtc: number;
 }
 
@@ -146,10 +231,12 @@ function buildDay(date: string, targetContracts: number): GeneratedDay {
       for (const right of ["C", "P"] as const) {
         const theo = theoreticalPrice(expiry.future.price, strike, days, right);
         const distance = Math.abs(strike - expiry.future.price);
-        const tradeCount = Math.max(0, NQ_GENERATOR.maxTradesPerContract - Math.floor(distance / NQ_GENERATOR.tradeDistanceStep));
+        const quiet = distance > NQ_GENERATOR.quietBeyondPoints;
+        const tradeCount = quiet ? 0 : Math.max(0, NQ_GENERATOR.maxTradesPerContract - Math.floor(distance / NQ_GENERATOR.tradeDistanceStep));
         const price = Math.max(NQ_GENERATOR.tick, roundTick(theo));
         const half = Math.max(NQ_GENERATOR.tick, roundTick(theo * NQ_GENERATOR.halfSpreadShare));
         options.push({
+          kind: "option",
           instrumentId: instrumentIdFor(expiry.date, strike, right),
           rawSymbol: `${optionSeriesCode(expiry)} ${right}${strike}`,
           asset: expiry.asset,
@@ -160,10 +247,16 @@ function buildDay(date: string, targetContracts: number): GeneratedDay {
           expirationNs: BigInt(expiryMs) * 1_000_000n,
           strike,
           right,
+          strikeIndex,
+          quiet,
           theo,
           settlement: price,
           openInterest: openInterestFor(expiry.future.price, strike, right),
-          trades: Array.from({ length: tradeCount }, (_, i) => ({ price: Math.max(NQ_GENERATOR.tick, price + NQ_GENERATOR.tick * (i - 1)), size: i + 1 })),
+          trades: Array.from({ length: tradeCount }, (_, i) => ({
+            price: Math.max(NQ_GENERATOR.tick, price + NQ_GENERATOR.tick * (i - 1)),
+            size: i + 1,
+            side: i % 2 === 0 ? ("B" as const) : ("A" as const),
+          })),
           bid: Math.max(0, price - half),
           ask: price + half,
           bidSize: NQ_GENERATOR.bidSizeBase + (strikeIndex % 7),
@@ -175,7 +268,22 @@ function buildDay(date: string, targetContracts: number): GeneratedDay {
   const front = quarterlies[0]!;
   const second = quarterlies[1]!;
   const spreads = [0, 1].map((i) => ({ instrumentId: 900_000_000 + (Math.floor(today / DAY_MS) % 1000) * 10 + i, rawSymbol: `UD:1V: VT ${front.symbol}-${second.symbol} ${i}` }));
-  return { date, options, spreads };
+  // The futures the options hang off, and at least the front two.
+  const listed = Math.max(2, ...expiries.map((e) => quarterlies.indexOf(e.future) + 1));
+  const futures: GeneratedFuture[] = quarterlies.slice(0, listed).map((q, quarterIndex) => ({
+    kind: "future",
+    instrumentId: q.id,
+    rawSymbol: q.symbol,
+    quarterIndex,
+    price: q.price,
+    expiration: q.expiry,
+    expirationNs: BigInt(Date.parse(`${q.expiry}T00:00:00Z`) + NQ_GENERATOR.quarterlyExpiryHourUtc * 3_600_000) * 1_000_000n,
+    openInterest: Math.round(NQ_GENERATOR.futureOpenInterestFront * NQ_GENERATOR.futureOpenInterestRatio ** quarterIndex),
+  }));
+  const byId = new Map<number, GeneratedInstrument>();
+  for (const f of futures) byId.set(f.instrumentId, f);
+  for (const o of options) byId.set(o.instrumentId, o);
+  return { date, options, futures, spreads, byId };
 }
 
 /** CME-style series code: product code + the option's own expiry month and year digit (NQX6, QN3X6). */
@@ -304,15 +412,29 @@ function normalCdf(x: number): number {
 
 // ---- the day's records, per schema ----
 
-const px = (points: number): bigint => BigInt(Math.round(points * 1e9));
-const ns = (ms: number): bigint => BigInt(Math.round(ms)) * 1_000_000n;
+export const px = (points: number): bigint => BigInt(Math.round(points * 1e9));
+export const ns = (ms: number): bigint => BigInt(Math.round(ms)) * 1_000_000n;
 
-function header(rtype: number, instrumentId: number, tsEvent: bigint) {
+export function header(rtype: number, instrumentId: number, tsEvent: bigint) {
   return { length: 0, rtype, publisher_id: NQ_GENERATOR.publisherId, instrument_id: instrumentId, ts_event: tsEvent };
 }
 
+/** The UTC day's definition snapshot: futures (front first), then options, then the spreads. */
 export function definitionRecords(day: GeneratedDay): InstrumentDefMsg[] {
   const ts = ns(Date.parse(`${day.date}T00:00:00Z`) + NQ_GENERATOR.definitionHour * 3_600_000);
+  const futures = day.futures.map((f) =>
+    definition(ts, f.instrumentId, {
+      raw_symbol: f.rawSymbol,
+      asset: "NQ",
+      underlying: "",
+      underlying_id: 0,
+      instrument_class: "F",
+      strike_price: UNDEF_PRICE,
+      expiration: f.expirationNs,
+      security_type: "FUT",
+      cfi: "FFICSX",
+    }),
+  );
   const records: InstrumentDefMsg[] = day.options.map((o) =>
     definition(ts, o.instrumentId, {
       raw_symbol: o.rawSymbol,
@@ -341,7 +463,7 @@ export function definitionRecords(day: GeneratedDay): InstrumentDefMsg[] {
       }),
     );
   }
-  return records;
+  return [...futures, ...records];
 }
 
 function definition(
@@ -428,87 +550,4 @@ export function previousBusinessDay(date: string): string {
   let d = Date.parse(`${date}T00:00:00Z`) - DAY_MS;
   while ([0, 6].includes(new Date(d).getUTCDay())) d -= DAY_MS;
   return new Date(d).toISOString().slice(0, 10);
-}
-
-function isWeekend(date: string): boolean {
-  return [0, 6].includes(new Date(`${date}T00:00:00Z`).getUTCDay());
-}
-
-export function statisticsRecords(day: GeneratedDay): StatMsg[] {
-  if (isWeekend(day.date)) return [];
-  const dayMs = Date.parse(`${day.date}T00:00:00Z`);
-  const oiTs = ns(dayMs + NQ_GENERATOR.openInterestHour * 3_600_000);
-  const oiRef = ns(Date.parse(`${previousBusinessDay(day.date)}T00:00:00Z`));
-  const settleTs = ns(dayMs + NQ_GENERATOR.settlementHour * 3_600_000);
-  const out: StatMsg[] = [];
-  for (const o of day.options) out.push(stat(o.instrumentId, oiTs, oiRef, UNDEF_PRICE, BigInt(o.openInterest), 9));
-  for (const o of day.options) out.push(stat(o.instrumentId, settleTs, ns(dayMs), px(o.settlement), UNDEF_STAT_QUANTITY, 3));
-  return out;
-}
-
-function stat(instrumentId: number, ts: bigint, tsRef: bigint, price: bigint, quantity: bigint, statType: number): StatMsg {
-  return {
-    hd: header(RType.Statistics, instrumentId, ts),
-    ts_recv: ts,
-    ts_ref: tsRef,
-    price,
-    quantity,
-    sequence: 0,
-    ts_in_delta: 0,
-    stat_type: statType,
-    channel_id: 0,
-    update_action: 1,
-    stat_flags: statType === 3 ? 3 : 0,
-  };
-}
-
-export function tradeRecords(day: GeneratedDay): TradeMsg[] {
-  if (isWeekend(day.date)) return [];
-  const dayMs = Date.parse(`${day.date}T00:00:00Z`);
-  const out: TradeMsg[] = [];
-  for (const o of day.options) {
-    o.trades.forEach((trade, i) => {
-      const ts = ns(dayMs + NQ_GENERATOR.firstTradeHour * 3_600_000 + i * NQ_GENERATOR.tradeIntervalMinutes * 60_000);
-      out.push({
-        hd: header(RType.Mbp0, o.instrumentId, ts),
-        price: px(trade.price),
-        size: trade.size,
-        action: "T",
-        side: i % 2 === 0 ? "B" : "A",
-        flags: 0x80,
-        depth: 0,
-        ts_recv: ts,
-        ts_in_delta: 0,
-        sequence: i,
-      });
-    });
-  }
-  return out.sort((a, b) => (a.ts_recv < b.ts_recv ? -1 : a.ts_recv > b.ts_recv ? 1 : 0));
-}
-
-/** Quote times on the grid within [startMs, endMs) of a weekday, or none on weekends. */
-export function quoteTimes(date: string, startMs: number, endMs: number): number[] {
-  if (isWeekend(date)) return [];
-  const dayMs = Date.parse(`${date}T00:00:00Z`);
-  const grid = NQ_GENERATOR.quoteGridMinutes * 60_000;
-  const times: number[] = [];
-  for (let t = Math.max(dayMs, Math.ceil(startMs / grid) * grid); t < Math.min(dayMs + DAY_MS, endMs); t += grid) times.push(t);
-  return times;
-}
-
-export function quoteRecords(day: GeneratedDay, schema: "mbp-1" | "bbo-1m", startMs: number, endMs: number): (Mbp1Msg | BboMsg)[] {
-  const out: (Mbp1Msg | BboMsg)[] = [];
-  for (const t of quoteTimes(day.date, startMs, endMs)) {
-    const ts = ns(t);
-    for (const o of day.options) {
-      const levels: [Mbp1Msg["levels"][0]] = [{ bid_px: px(o.bid), ask_px: px(o.ask), bid_sz: o.bidSize, ask_sz: o.askSize, bid_ct: 1, ask_ct: 1 }];
-      if (schema === "mbp-1") {
-        out.push({ hd: header(RType.Mbp1, o.instrumentId, ts), price: px(o.bid), size: o.bidSize, action: "A", side: "B", flags: 0x80, depth: 0, ts_recv: ts, ts_in_delta: 0, sequence: 0, levels });
-      } else {
-        const last = o.trades.at(-1);
-        out.push({ hd: header(RType.Bbo1M, o.instrumentId, ts), price: last ? px(last.price) : UNDEF_PRICE, size: last?.size ?? 0, side: "N", flags: 0, ts_recv: ts, sequence: 0, levels });
-      }
-    }
-  }
-  return out;
 }
