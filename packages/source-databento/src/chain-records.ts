@@ -1,8 +1,13 @@
 /**
  * What the extract stage keeps from the DBN records, folded as they stream past so memory grows with
  * the number of instruments, not the number of records: the latest definition per instrument, the
- * latest settlement and open interest, the session's traded volume and last price, and the last quote
- * at or before as-of.
+ * latest settlement, open interest and cleared volume, the session's traded volume and last price, and
+ * the book at as-of. HTTP answers and local files go through this one fold, so both modes agree.
+ *
+ * "The book at T" (reference §2.9): the last top-of-book record with ts_recv at or before T inside the
+ * Globex session T belongs to. Interval schemas (bbo-1s, bbo-1m) stamp a record with the END of its
+ * interval, so the record of the minute that ends at T is stamped exactly T and counts; a quiet
+ * option's book may sit in a record stamped hours earlier, and is still the book.
  */
 import {
   type BboMsg,
@@ -33,6 +38,8 @@ export interface OptionDefinition {
   expirationNs: bigint | null;
   /** Index-point multiplier from unit_of_measure_qty, when the feed gives a usable one. */
   multiplier: number | null;
+  /** The underlying future's instrument_id (0 when the feed leaves it unset). */
+  underlyingId: number;
 }
 
 export interface ReferencedValue {
@@ -58,12 +65,21 @@ export interface Quote {
 
 /** stat_type values used (DBN StatType). */
 export const STAT_SETTLEMENT = 3;
+export const STAT_CLEARED_VOLUME = 6;
 export const STAT_OPEN_INTEREST = 9;
+
+/** The window a fold keeps: records received in [sessionOpenNs, asOfNs] (as-of inclusive). */
+export interface FoldWindow {
+  asOfNs: bigint;
+  /** The open of the Globex session as-of belongs to: trades (session volume) and quotes count from here. */
+  sessionOpenNs: bigint;
+}
 
 export class ChainRecords {
   readonly definitions = new Map<number, OptionDefinition>();
   readonly settlements = new Map<number, ReferencedValue>();
   readonly openInterest = new Map<number, ReferencedValue>();
+  readonly clearedVolume = new Map<number, ReferencedValue>();
   readonly trades = new Map<number, TradeTotals>();
   readonly quotes = new Map<number, Quote>();
   /** Which market schemas were actually read (a missing one means null, not 0, for its fields). */
@@ -72,11 +88,17 @@ export class ChainRecords {
   ignoredRecords = 0;
 
   /**
-   * Only records received before `asOfNs` count; trades from `tradesFromNs` (the session's open, so
-   * volume is the session's), quotes from `quotesFromNs`. The HTTP windows already ensure this; files
+   * Whether the trade data read covers the whole session up to as-of: only then is "no trade" a volume
+   * of 0; otherwise an instrument without trades has an unknown (null) volume.
+   */
+  tradesCoverSession = false;
+
+  /**
+   * Only records received at or before `asOfNs` count; trades and quotes from the session's open (so
+   * volume is the session's and a book is this session's). The HTTP windows already ensure this; files
    * may hold more.
    */
-  constructor(private readonly window: { asOfNs: bigint; tradesFromNs: bigint; quotesFromNs: bigint }) {}
+  constructor(private readonly window: FoldWindow) {}
 
   /** Keeps only what belongs to `ids` from now on (market data fetched by parent carries everything). */
   accepts: (instrumentId: number) => boolean = () => true;
@@ -91,7 +113,12 @@ export class ChainRecords {
 
   /** Marks a schema as read, so an instrument with no record in it gets a real 0 (volume), not null. */
   markRead(schema: string): void {
-    this.schemasRead.add(schema === "mbp-1" || schema === "bbo-1m" ? "quotes" : schema);
+    this.schemasRead.add(schema === "mbp-1" || schema === "bbo-1m" || schema === "bbo-1s" ? "quotes" : schema);
+  }
+
+  /** Received in the session, up to and including as-of. */
+  private inSession(tsRecv: bigint): boolean {
+    return tsRecv >= this.window.sessionOpenNs && tsRecv <= this.window.asOfNs;
   }
 
   private addDefinition(record: Extract<DbnRecord, { strike_price: bigint }>): void {
@@ -119,13 +146,21 @@ export class ChainRecords {
       strikeRaw: record.strike_price,
       expirationNs: record.expiration === UNDEF_TIMESTAMP ? null : record.expiration,
       multiplier,
+      underlyingId: record.underlying_id,
     });
   }
 
   private addStat(record: Extract<DbnRecord, { stat_type: number }>): void {
     const id = record.hd.instrument_id;
-    if (!this.accepts(id) || record.ts_recv >= this.window.asOfNs) return void this.ignoredRecords++;
-    const target = record.stat_type === STAT_SETTLEMENT ? this.settlements : record.stat_type === STAT_OPEN_INTEREST ? this.openInterest : null;
+    if (!this.accepts(id) || record.ts_recv > this.window.asOfNs) return void this.ignoredRecords++;
+    const target =
+      record.stat_type === STAT_SETTLEMENT
+        ? this.settlements
+        : record.stat_type === STAT_OPEN_INTEREST
+          ? this.openInterest
+          : record.stat_type === STAT_CLEARED_VOLUME
+            ? this.clearedVolume
+            : null;
     if (!target) return void this.ignoredRecords++;
     if (record.update_action === 2) {
       target.delete(id);
@@ -143,7 +178,7 @@ export class ChainRecords {
 
   private addTrade(record: Extract<DbnRecord, { depth: number }>): void {
     const id = record.hd.instrument_id;
-    if (!this.accepts(id) || record.ts_recv >= this.window.asOfNs || record.ts_recv < this.window.tradesFromNs) return void this.ignoredRecords++;
+    if (!this.accepts(id) || !this.inSession(record.ts_recv)) return void this.ignoredRecords++;
     const totals = this.trades.get(id) ?? { volume: 0, last: null, lastTs: 0n };
     if (record.size !== UNDEF_ORDER_SIZE) totals.volume += record.size;
     const price = priceOrNull(record.price);
@@ -156,8 +191,9 @@ export class ChainRecords {
 
   private addQuote(record: Mbp1Msg | BboMsg): void {
     const id = record.hd.instrument_id;
-    if (!this.accepts(id) || record.ts_recv >= this.window.asOfNs || record.ts_recv < this.window.quotesFromNs) return void this.ignoredRecords++;
+    if (!this.accepts(id) || !this.inSession(record.ts_recv)) return void this.ignoredRecords++;
     const previous = this.quotes.get(id);
+    // Later wins; at one timestamp, the later record (mbp-1 can carry several events per ns).
     if (previous && previous.ts > record.ts_recv) return;
     const level = record.levels[0];
     this.quotes.set(id, {

@@ -10,16 +10,27 @@ export const DEFAULT_BASE_URL = "https://hist.databento.com";
 export const DEFAULT_DATASET = "GLBX.MDP3";
 
 /** The schemas this source can combine into a chain, besides `definition` (always fetched). */
-export const MARKET_SCHEMAS = ["statistics", "trades", "mbp-1", "bbo-1m"] as const;
+export const MARKET_SCHEMAS = ["statistics", "trades", "mbp-1", "bbo-1s", "bbo-1m"] as const;
 export type MarketSchema = (typeof MARKET_SCHEMAS)[number];
 export type ChainSchema = "definition" | MarketSchema;
+/** Top-of-book schemas: every one gives the book at as-of through the same fold (chain-records.ts). */
+export const QUOTE_SCHEMAS = ["mbp-1", "bbo-1s", "bbo-1m"] as const;
+export type QuoteSchema = (typeof QUOTE_SCHEMAS)[number];
 
-/** USD per request, per schema: a `get_range` whose `get_cost` answer exceeds this is not sent. */
+export function isQuoteSchema(schema: string): schema is QuoteSchema {
+  return (QUOTE_SCHEMAS as readonly string[]).includes(schema);
+}
+
+/**
+ * USD per schema per load: the whole plan is priced with `get_cost` before anything is bought, and a
+ * schema whose requests add up to more than this is not bought at all (nor is anything else).
+ */
 export const DEFAULT_COST_LIMITS: Record<ChainSchema, number> = {
   definition: 1,
   statistics: 1,
   trades: 5,
   "mbp-1": 5,
+  "bbo-1s": 5,
   "bbo-1m": 2,
 };
 
@@ -40,13 +51,14 @@ export const configSchema = z
     schemas: z
       .array(z.enum(MARKET_SCHEMAS))
       .default(["statistics", "trades", "bbo-1m"])
-      .refine((list) => !(list.includes("mbp-1") && list.includes("bbo-1m")), 'choose one quote schema: "mbp-1" or "bbo-1m", not both'),
+      .refine((list) => list.filter(isQuoteSchema).length <= 1, 'choose one quote schema: "mbp-1", "bbo-1s" or "bbo-1m", not several'),
     cost_limits: z
       .object({
         definition: z.number().nonnegative().optional(),
         statistics: z.number().nonnegative().optional(),
         trades: z.number().nonnegative().optional(),
         "mbp-1": z.number().nonnegative().optional(),
+        "bbo-1s": z.number().nonnegative().optional(),
         "bbo-1m": z.number().nonnegative().optional(),
       })
       .strict()
@@ -55,7 +67,15 @@ export const configSchema = z
     max_expirations: z.number().int().positive().optional(),
     strike_min: z.number().positive().optional(),
     strike_max: z.number().positive().optional(),
+    /**
+     * Quotes are bought in two steps: the last this-many minutes up to as-of for every instrument, then,
+     * for the instruments with no record there (quiet ones), the rest of the session back to its open.
+     */
     quote_window_minutes: z.number().positive().max(24 * 60).default(15),
+    /** Fetch each option's underlying future (book, last trade, settlement) for `underlyingPrice`. */
+    underlying_prices: z.boolean().default(true),
+    /** The data is generated (the local test server): label the chain SAMPLE DATA. */
+    sample: z.boolean().default(false),
     timeout_ms: positiveMs.default(100_000),
     read_timeout_ms: positiveMs.default(100_000),
     max_retries: z.number().int().min(0).max(10).default(2),
@@ -102,6 +122,25 @@ export function resolveApiKey(config: { api_key?: string | undefined }, env: Nod
     );
   }
   return key;
+}
+
+/**
+ * What in this config changes the data, for the cache key: a chain fetched from another dataset, gateway,
+ * set of schemas, parents or quote settings (or other files) is another chain. The key and timeouts are not.
+ */
+export function cacheIdentity(config: ResolvedConfig): unknown {
+  return {
+    dataset: config.dataset,
+    base_url: config.base_url,
+    parent_symbols: config.parent_symbols,
+    discover_parents: config.discover_parents,
+    schemas: [...config.schemas].sort(),
+    quote_window_minutes: config.quote_window_minutes,
+    underlying_prices: config.underlying_prices,
+    sample: config.sample,
+    files: config.files ?? null,
+    dir: config.dir ?? null,
+  };
 }
 
 export function costLimitFor(config: ResolvedConfig, schema: ChainSchema): number {

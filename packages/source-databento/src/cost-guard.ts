@@ -1,8 +1,13 @@
 /**
- * Nothing is spent without a price first. Before each `timeseries.get_range`, the guard asks
- * `metadata.get_cost` with the same parameters and refuses (CostLimitError, request not sent) when the
- * answer exceeds this schema's limit or would take the run past its cap. What was bought is recorded
- * in the run's ledger as soon as Databento starts streaming it.
+ * Nothing is bought without a price first, and nothing at all when the whole plan would cross a limit.
+ *
+ * Before the first purchase the guard prices every request of the load's plan with the free
+ * `metadata.get_cost`. Which options the chain holds is known only after the definitions arrive, so the
+ * market-data requests are priced for the whole parents (an upper bound of the narrower requests
+ * actually sent). When any schema's total exceeds its `cost_limits` entry, or the plan would take the run
+ * past `run_cost_limit_usd`, the load is refused before anything is bought, and the refusal lists the
+ * plan with each price. Each request actually sent is priced again exactly, checked against the run's
+ * cap, and recorded in the run's ledger as soon as Databento starts streaming it.
  */
 import { CostLimitError, type Logger, type SpendLedger } from "@nq/core";
 import { type ChainSchema, costLimitFor, type ResolvedConfig } from "./config.js";
@@ -12,6 +17,16 @@ export interface AuthorizedRequest {
   query: RangeQuery;
   what: string;
   estimatedUsd: number;
+}
+
+export interface PlannedRequest {
+  /** What the request is for, in words ("quotes for the quiet options, from the session's open"). */
+  purpose: string;
+  query: RangeQuery;
+}
+
+export interface PricedRequest extends PlannedRequest {
+  usd: number;
 }
 
 export class CostGuard {
@@ -26,20 +41,42 @@ export class CostGuard {
     private readonly source: string,
   ) {}
 
-  async authorize(query: RangeQuery, signal: AbortSignal): Promise<AuthorizedRequest> {
-    const schema = query.schema as ChainSchema;
-    const what = describeQuery(query);
-    const estimatedUsd = await this.client.getCost(query, signal);
-    const limitUsd = costLimitFor(this.config, schema);
-    if (estimatedUsd > limitUsd) {
+  /** Prices the whole plan; throws CostLimitError (nothing bought) when any limit would be crossed. */
+  async approvePlan(plan: PlannedRequest[], signal: AbortSignal): Promise<PricedRequest[]> {
+    const priced: PricedRequest[] = [];
+    for (const request of plan) priced.push({ ...request, usd: await this.client.getCost(request.query, signal) });
+    const bySchema = new Map<ChainSchema, number>();
+    for (const request of priced) bySchema.set(request.query.schema as ChainSchema, (bySchema.get(request.query.schema as ChainSchema) ?? 0) + request.usd);
+    const total = priced.reduce((sum, request) => sum + request.usd, 0);
+    const listing = priced.map((r) => `  - ${r.query.schema}: ${r.purpose} — $${r.usd.toFixed(4)} (${describeQuery(r.query)})`).join("\n");
+    const problems: string[] = [];
+    for (const [schema, usd] of bySchema) {
+      const limit = costLimitFor(this.config, schema);
+      if (usd > limit) problems.push(`"${schema}" would cost up to $${usd.toFixed(4)}, over its $${limit.toFixed(2)} limit (cost_limits["${schema}"])`);
+    }
+    const runLimit = this.spend.runLimitUsd;
+    if (runLimit !== null && this.spend.totalUsd + total > runLimit) {
+      problems.push(`the plan would bring this run to $${(this.spend.totalUsd + total).toFixed(4)}, over the run limit of $${runLimit.toFixed(2)} ("run_cost_limit_usd")`);
+    }
+    if (problems.length > 0) {
+      const limitUsd = runLimit ?? Math.min(...[...bySchema.keys()].map((schema) => costLimitFor(this.config, schema)));
       throw new CostLimitError(
         this.source,
-        `${what} would cost $${estimatedUsd.toFixed(4)}, over the $${limitUsd.toFixed(2)} limit for "${schema}"; the request was not sent. Raise cost_limits["${schema}"] in the source's config, or narrow the request (fewer expirations, a strike window, an earlier asOf)`,
-        { estimatedUsd, limitUsd, details: { schema, query: what } },
+        `nothing was bought: ${problems.join("; ")}. The plan, priced with metadata.get_cost (market data priced for the whole parents, an upper bound until the definitions narrow it):\n${listing}\nRaise the limit, or narrow the request (fewer expirations, a strike window)`,
+        { estimatedUsd: total, limitUsd, details: { plan: priced.map((r) => ({ schema: r.query.schema, purpose: r.purpose, usd: r.usd })) } },
       );
     }
+    for (const request of priced) this.spend.estimate(this.source, `${request.query.schema}: ${request.purpose}`, request.usd);
+    this.log.info(`plan priced at up to $${total.toFixed(4)}:\n${listing}`);
+    return priced;
+  }
+
+  /** Prices one request exactly and checks the run's cap; nothing is sent when it would cross it. */
+  async authorize(query: RangeQuery, signal: AbortSignal): Promise<AuthorizedRequest> {
+    const what = describeQuery(query);
+    const estimatedUsd = await this.client.getCost(query, signal);
     this.spend.authorize(this.source, what, estimatedUsd);
-    this.log.info(`authorized ${what}: estimated $${estimatedUsd.toFixed(4)} (limit $${limitUsd.toFixed(2)})`);
+    this.log.info(`authorized ${what}: $${estimatedUsd.toFixed(4)}`);
     return { query, what, estimatedUsd };
   }
 

@@ -2,32 +2,28 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvalidRequestError } from "@nq/core";
 import { chainWindows, resolveAsOf } from "./date-range.js";
-import { chicagoDate, previousSessionStart, sessionStart } from "./market-calendar.js";
 import { type LocalDatabentoServer, startLocalDatabentoServer } from "./test-server/index.js";
 import { CANARY_KEY, failureOf, signal, sourceFor } from "./test-support/source-harness.js";
 
 const range = { start: new Date("2019-07-07T00:00:00Z"), end: new Date("2026-11-20T21:00:00Z"), schemas: {} };
 const now = new Date("2026-11-21T12:00:00Z");
 
-describe("Globex sessions", () => {
-  it("open at 17:00 Chicago the evening before, in CST and CDT", () => {
-    expect(sessionStart(new Date("2026-11-20T21:00:00Z")).toISOString()).toBe("2026-11-19T23:00:00.000Z"); // CST, UTC-6
-    expect(sessionStart(new Date("2026-07-15T15:00:00Z")).toISOString()).toBe("2026-07-14T22:00:00.000Z"); // CDT, UTC-5
-    expect(sessionStart(new Date("2026-11-19T23:30:00Z")).toISOString()).toBe("2026-11-19T23:00:00.000Z");
+describe("resolveAsOf: the moment a chain describes", () => {
+  it("without an as-of, is the last complete picture: the close of the last session when the data ends at the next open", () => {
+    // The data ends at 17:00 CT Friday? No: Friday 16:00 CT close; range end 2026-11-20T23:00Z is 17:00 CT Friday (weekend).
+    const endAtOpen = { ...range, end: new Date("2026-11-19T23:00:00Z") }; // 17:00 CT Thursday: Friday's session's first instant
+    const resolved = resolveAsOf(undefined, endAtOpen, now, "databento", "GLBX.MDP3");
+    expect(resolved.asOf).toEqual(new Date("2026-11-19T22:00:00Z")); // Thursday's 16:00 CT close
+    expect(resolved.reason).toMatch(/daily break.*close of the last session \(trade date 2026-11-19/);
   });
-  it("never open on Friday or Saturday evening: the weekend belongs to Friday's session", () => {
-    expect(sessionStart(new Date("2026-11-21T12:00:00Z")).toISOString()).toBe("2026-11-19T23:00:00.000Z");
-    expect(sessionStart(new Date("2026-11-23T00:30:00Z")).toISOString()).toBe("2026-11-22T23:00:00.000Z"); // Sunday evening opens Monday
-    expect(previousSessionStart(new Date("2026-11-23T15:00:00Z")).toISOString()).toBe("2026-11-19T23:00:00.000Z");
+  it("without an as-of during a session, is the newest data the dataset has", () => {
+    const resolved = resolveAsOf(undefined, range, new Date("2026-11-20T21:05:00Z"), "databento", "GLBX.MDP3");
+    expect(resolved.asOf).toEqual(new Date(range.end.getTime() - 1));
+    expect(resolved.reason).toMatch(/market is open/);
   });
-  it("dates expirations in Chicago", () => {
-    expect(chicagoDate(new Date("2026-11-21T03:00:00Z"))).toBe("2026-11-20");
-  });
-});
-
-describe("resolveAsOf and chainWindows", () => {
-  it("defaults to the dataset's available end", () => {
-    expect(resolveAsOf(undefined, range, now, "databento", "GLBX.MDP3").asOf).toEqual(range.end);
+  it("on a weekend, is Friday's close", () => {
+    const weekend = { ...range, end: new Date("2026-11-22T00:00:00Z") };
+    expect(resolveAsOf(undefined, weekend, new Date("2026-11-22T12:00:00Z"), "databento", "GLBX.MDP3").asOf).toEqual(new Date("2026-11-20T22:00:00Z"));
   });
   it("rejects an unreadable, future or too-early as-of with InvalidRequestError", () => {
     expect(() => resolveAsOf("yesterday", range, now, "databento", "GLBX.MDP3")).toThrow(InvalidRequestError);
@@ -36,23 +32,41 @@ describe("resolveAsOf and chainWindows", () => {
   });
   it("clamps an as-of after the available end, and says so", () => {
     const { asOf, notes } = resolveAsOf("2026-11-21T10:00:00Z", range, now, "databento", "GLBX.MDP3");
-    expect(asOf).toEqual(range.end);
+    expect(asOf).toEqual(new Date(range.end.getTime() - 1));
     expect(notes[0]).toContain("instead of 2026-11-21T10:00:00.000Z");
   });
-  it("plans each schema's window and clamps it to the dataset's range", () => {
-    const { windows } = chainWindows(range.end, 15, range);
-    expect(windows.definition).toEqual({ start: new Date("2026-11-20T00:00:00Z"), end: range.end });
-    expect(windows.trades!.start.toISOString()).toBe("2026-11-19T23:00:00.000Z");
-    expect(windows.statistics!.start.toISOString()).toBe("2026-11-18T23:00:00.000Z");
-    expect(windows["bbo-1m"]!.start.toISOString()).toBe("2026-11-20T20:45:00.000Z");
-    // Saturday: the quotes are the last ones before Friday's 16:00 Chicago close.
-    const weekend = chainWindows(new Date("2026-11-21T12:00:00Z"), 15, { ...range, end: new Date("2026-11-22T00:00:00Z") });
-    expect(weekend.windows["bbo-1m"]).toEqual({ start: new Date("2026-11-20T21:45:00Z"), end: new Date("2026-11-20T22:00:00Z") });
-    const early = chainWindows(new Date("2019-07-07T01:00:00Z"), 15, range);
-    expect(early.windows.statistics!.start).toEqual(range.start);
+});
+
+describe("chainWindows", () => {
+  const closeThursday = new Date("2026-11-19T22:00:00Z"); // 16:00 CT
+  it("takes the session T belongs to, as-of inclusive, and the book in two steps", () => {
+    const w = chainWindows(closeThursday, 15, range, "bbo-1m");
+    expect(w.session).toEqual({ tradeDate: "2026-11-19", opensAt: new Date("2026-11-18T23:00:00Z"), closesAt: closeThursday });
+    expect(w.definition).toEqual({ start: new Date("2026-11-19T00:00:00Z"), end: new Date("2026-11-19T22:00:00.001Z") });
+    expect(w.trades).toEqual({ start: new Date("2026-11-18T23:00:00Z"), end: new Date("2026-11-19T22:00:00.001Z") });
+    expect(w.tradesCoverSession).toBe(true);
+    // The record of the closing minute is stamped exactly 16:00:00 CT: the exclusive end is just past it.
+    expect(w.recentQuotes).toEqual({ start: new Date("2026-11-19T21:45:00Z"), end: new Date("2026-11-19T22:00:00.001Z") });
+    expect(w.earlierQuotes).toEqual({ start: new Date("2026-11-18T23:00:00Z"), end: new Date("2026-11-19T21:45:00Z") });
+    expect(w.statistics!.start).toEqual(new Date("2026-11-17T23:00:00Z"));
+  });
+  it("in the daily break or on a weekend, takes the book at the last close", () => {
+    const saturday = chainWindows(new Date("2026-11-21T12:00:00Z"), 15, { ...range, end: new Date("2026-11-22T00:00:00Z") }, "bbo-1m");
+    expect(saturday.session.tradeDate).toBe("2026-11-20");
+    expect(saturday.recentQuotes).toEqual({ start: new Date("2026-11-20T21:45:00Z"), end: new Date("2026-11-20T22:00:00.001Z") });
+  });
+  it("in the evening session, belongs to the next trade date", () => {
+    const evening = chainWindows(new Date("2026-11-24T02:30:00Z"), 15, { ...range, end: new Date("2026-11-25T00:00:00Z") }, "mbp-1");
+    expect(evening.session).toMatchObject({ tradeDate: "2026-11-24", opensAt: new Date("2026-11-23T23:00:00Z") });
+  });
+  it("clamps to the dataset's range, and a clamped trade window no longer makes 'no trade' a volume of 0", () => {
+    const early = chainWindows(new Date("2019-07-08T15:00:00Z"), 15, range, "bbo-1m");
+    expect(early.statistics!.start).toEqual(range.start);
     expect(early.notes.some((n) => n.startsWith("statistics: window clamped"))).toBe(true);
-    const mbpStartsLater = chainWindows(range.end, 15, { ...range, schemas: { "mbp-1": { start: new Date("2026-11-21T00:00:00Z"), end: new Date("2026-11-22T00:00:00Z") } } });
-    expect(mbpStartsLater.windows["mbp-1"]).toBeNull();
+    const tradesLater = chainWindows(closeThursday, 15, { ...range, schemas: { trades: { start: new Date("2026-11-19T12:00:00Z"), end: range.end } } }, "bbo-1m");
+    expect(tradesLater.tradesCoverSession).toBe(false);
+    const mbpStartsLater = chainWindows(closeThursday, 15, { ...range, schemas: { "mbp-1": { start: new Date("2026-11-21T00:00:00Z"), end: new Date("2026-11-22T00:00:00Z") } } }, "mbp-1");
+    expect(mbpStartsLater.recentQuotes).toBeNull();
   });
 });
 
@@ -75,7 +89,7 @@ describe("no avoidable 422: bad ranges never reach a paid request", () => {
     server.requests.length = 0;
     const { source } = await sourceFor({ api_key: CANARY_KEY, base_url: server.url }, { now });
     const result = await source.load({ product: "NQ", asOf: "2026-11-21T10:00:00Z" }, { signal: signal() });
-    expect(new Date(result.asOf).toISOString()).toBe("2026-11-20T21:00:00.000Z");
+    expect(new Date(result.asOf).toISOString()).toBe("2026-11-20T20:59:59.999Z");
     expect(result.warnings!.some((w) => w.includes("has data up to 2026-11-20T21:00:00.000Z only"))).toBe(true);
     expect(server.requests.every((r) => r.form.end === undefined || BigInt(r.form.end) <= 1_795_208_400_000_000_000n)).toBe(true);
   });

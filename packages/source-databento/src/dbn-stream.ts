@@ -4,15 +4,19 @@
  * stream that ends inside a record or a zstd frame is incomplete data, never a shorter "complete" chain.
  */
 import { IncompleteDataError, InvalidRequestError, isSourceError, type SourceError } from "@nq/core";
-import { DbnDecodeError, type DbnInput, type Metadata, openDbn } from "@nq/dbn";
-import type { ChainRecords } from "./chain-records.js";
+import { DbnDecodeError, type DbnInput, type DbnRecord, type Metadata, openDbn } from "@nq/dbn";
+
+/** Where decoded records go: a ChainRecords fold, or anything else that takes them one by one. */
+export interface RecordSink {
+  add(record: DbnRecord): void;
+}
 
 export interface StreamSummary {
   metadata: Metadata | null;
   records: number;
 }
 
-export async function decodeInto(input: DbnInput, records: ChainRecords, what: string, source: string): Promise<StreamSummary> {
+export async function decodeInto(input: DbnInput, records: RecordSink, what: string, source: string): Promise<StreamSummary> {
   // Hold the body's iterator so a decode failure can release it (and the HTTP connection) at once.
   const body = isAsyncIterable(input) ? input[Symbol.asyncIterator]() : null;
   const decoder = openDbn(body ? { [Symbol.asyncIterator]: () => body } : input, { upgrade: true });

@@ -5,14 +5,13 @@
  */
 import { readdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { AbortedError, ConfigError, InvalidRequestError, NoDataError } from "@nq/core";
+import { AbortedError, ConfigError, InvalidRequestError, latestCompleteMoment, NoDataError, cmeSessionFor } from "@nq/core";
 import { openDbn, schemaName, UNDEF_TIMESTAMP } from "@nq/dbn";
 import { ChainRecords } from "./chain-records.js";
 import { SOURCE_NAME } from "./config.js";
 import { decodeInto } from "./dbn-stream.js";
 import type { ExtractedChain } from "./extract-historical.js";
 import { isNqOption, selectInstruments } from "./instrument-selection.js";
-import { sessionStart } from "./market-calendar.js";
 import type { ChainQuery } from "./query.js";
 
 const DBN_FILE = /\.dbn(\.zst)?$/i;
@@ -46,26 +45,35 @@ export async function listDbnFiles(config: { files?: string[] | undefined; dir?:
 export async function extractFromFiles(query: ChainQuery, files: string[], now: Date, signal: AbortSignal): Promise<ExtractedChain> {
   const source = SOURCE_NAME;
   const schemas = new Map<string, string | null>();
+  const spans = new Map<string, { start: bigint; end: bigint | null }>();
   let latestEnd: bigint | null = null;
   for (const file of files) {
     const metadata = await openDbn(file).metadata().catch((error: unknown) => {
       throw new InvalidRequestError(source, `${file} is not a readable DBN file: ${(error as Error).message}`, { cause: error });
     });
     schemas.set(file, metadata?.schema === null || metadata?.schema === undefined ? null : (schemaName(metadata.schema) ?? null));
+    if (metadata) spans.set(file, { start: metadata.start, end: metadata.end === UNDEF_TIMESTAMP ? null : metadata.end });
     if (metadata && metadata.end !== UNDEF_TIMESTAMP && (latestEnd === null || metadata.end > latestEnd)) latestEnd = metadata.end;
   }
   let asOf: Date;
+  let asOfReason: string | null = null;
   if (query.asOf !== undefined) {
     asOf = new Date(query.asOf);
     if (Number.isNaN(asOf.getTime())) throw new InvalidRequestError(source, `the request's asOf "${query.asOf}" is not a valid time; expected ISO 8601`);
   } else {
-    asOf = latestEnd === null ? now : new Date(Number(latestEnd / 1_000_000n));
+    // The files' end is exclusive, like the dataset range's: the last complete picture they hold.
+    const newest = latestEnd === null ? now : new Date(Number(latestEnd / 1_000_000n) - 1);
+    const latest = latestCompleteMoment(newest);
+    asOf = latest.asOf;
+    asOfReason = `latest: ${latest.reason}; the files cover up to ${latestEnd === null ? "an unstated end" : new Date(Number(latestEnd / 1_000_000n)).toISOString()}`;
   }
   const asOfNs = BigInt(asOf.getTime()) * 1_000_000n;
-  const records = new ChainRecords({
-    asOfNs,
-    tradesFromNs: BigInt(sessionStart(asOf).getTime()) * 1_000_000n,
-    quotesFromNs: asOfNs - BigInt(Math.round(query.quoteWindowMinutes * 60_000)) * 1_000_000n,
+  const sessionOpenNs = BigInt(cmeSessionFor(asOf).opensAt.getTime()) * 1_000_000n;
+  const records = new ChainRecords({ asOfNs, sessionOpenNs });
+  // Only trade files spanning the whole session up to as-of make "no trade" a volume of 0.
+  records.tradesCoverSession = [...schemas].some(([file, schema]) => {
+    const span = spans.get(file);
+    return schema === "trades" && span !== undefined && span.start <= sessionOpenNs && (span.end === null || span.end > asOfNs);
   });
   // Definitions first, so the market data of other instruments is not kept.
   const ordered = [...files].sort((a, b) => Number(schemas.get(b) === "definition") - Number(schemas.get(a) === "definition"));
@@ -80,5 +88,8 @@ export async function extractFromFiles(query: ChainQuery, files: string[], now: 
   const selected = selectInstruments(options, query.filters, asOf);
   const unused = query.schemas.filter((schema) => ![...schemas.values()].includes(schema));
   const warnings = unused.length > 0 ? [`no local file holds ${unused.join(", ")}; those fields are null`] : [];
-  return { records, selected, asOf, warnings, complete: true };
+  if (records.schemasRead.has("trades") && !records.tradesCoverSession) {
+    warnings.push(`the trade files do not cover the whole session up to ${asOf.toISOString()}; options without trades have an unknown (null) volume`);
+  }
+  return { records, selected, asOf, asOfReason, warnings, qualityWarnings: [], incompleteReasons: [] };
 }

@@ -10,10 +10,10 @@
  * The local Databento-compatible server for tests and demos is at "@nq/source-databento/test-server".
  */
 import { AbortedError, defineSource, type Source, type SourceContext, type SourceResult } from "@nq/core";
-import { configSchema, type ResolvedConfig, resolveApiKey, SOURCE_NAME } from "./config.js";
+import { cacheIdentity, configSchema, type ResolvedConfig, resolveApiKey, SOURCE_NAME } from "./config.js";
 import { CostGuard } from "./cost-guard.js";
 import { extractFromFiles, listDbnFiles } from "./extract-files.js";
-import { type ExtractedChain, extractFromHistorical } from "./extract-historical.js";
+import { type ExtractedChain, extractFromHistorical, type PurchaseMemo } from "./extract-historical.js";
 import { HistoricalClient } from "./historical/client.js";
 import { type ChainQuery, toChainQuery } from "./query.js";
 import { referenceDateNotes, toSourceRows } from "./rows.js";
@@ -35,20 +35,24 @@ export const databento = defineSource({
     delayed: false,
   },
   configSchema,
+  cacheIdentity,
   create(config: ResolvedConfig, context: SourceContext): Source {
     const fileMode = config.files !== undefined || config.dir !== undefined;
     // Checked (and registered as a secret) before any request can be made.
     const apiKey = fileMode ? null : resolveApiKey(config);
+    // Lives as long as the source: a load retried after a failure replays what was already bought.
+    const purchased: PurchaseMemo = new Map();
     let closed = false;
     return {
       async load(request, { signal }): Promise<SourceResult> {
         if (signal.aborted || closed) throw new AbortedError(SOURCE_NAME, closed ? "the source was closed" : "the load was aborted", { cause: signal.reason });
         const query = toChainQuery(request, config, SOURCE_NAME);
-        const extracted = apiKey === null ? await loadFiles(config, query, context, signal) : await loadHistorical(config, apiKey, query, context, signal);
-        return toResult(extracted, context);
+        const extracted = apiKey === null ? await loadFiles(config, query, context, signal) : await loadHistorical(config, apiKey, query, context, purchased, signal);
+        return toResult(extracted, config);
       },
       async close() {
         closed = true;
+        purchased.clear();
       },
     };
   },
@@ -61,6 +65,7 @@ async function loadHistorical(
   apiKey: string,
   query: ChainQuery,
   context: SourceContext,
+  purchased: PurchaseMemo,
   signal: AbortSignal,
 ): Promise<ExtractedChain> {
   const client = new HistoricalClient({
@@ -75,7 +80,11 @@ async function loadHistorical(
   });
   const guard = new CostGuard(config, client, context.spend, context.log, SOURCE_NAME);
   try {
-    return await extractFromHistorical(query, { client, guard, log: context.log, source: SOURCE_NAME, now: context.now(), verifyRecordCount: config.verify_record_count }, signal);
+    return await extractFromHistorical(
+      query,
+      { client, guard, log: context.log, progress: context.progress, source: SOURCE_NAME, now: context.now(), verifyRecordCount: config.verify_record_count, purchased },
+      signal,
+    );
   } finally {
     context.log.info(`spent $${guard.spentUsd.toFixed(4)} on this load`);
   }
@@ -89,25 +98,22 @@ async function loadFiles(config: ResolvedConfig, query: ChainQuery, context: Sou
   return extracted;
 }
 
-function toResult(extracted: ExtractedChain, context: SourceContext): SourceResult {
-  const rows = toSourceRows(extracted.selected, extracted.records);
-  const warnings = [...extracted.warnings, ...referenceDateNotes(extracted.selected, extracted.records)];
-  if (!extracted.complete) {
-    const warning = "the chain is partial: Databento did not resolve every requested symbol (see the warnings above)";
-    context.log.warn(warning);
-    warnings.push(warning);
-  }
+function toResult(extracted: ExtractedChain, config: ResolvedConfig): SourceResult {
   return {
-    rows,
+    rows: toSourceRows(extracted.selected, extracted.records),
     asOf: extracted.asOf,
+    ...(extracted.asOfReason ? { asOfReason: extracted.asOfReason } : {}),
     delayed: false,
-    sample: false,
-    complete: extracted.complete,
-    warnings,
+    sample: config.sample,
+    complete: extracted.incompleteReasons.length === 0,
+    incompleteReasons: extracted.incompleteReasons,
+    qualityWarnings: extracted.qualityWarnings,
+    warnings: [...extracted.warnings, ...referenceDateNotes(extracted.selected, extracted.records)],
     rawDataAvailable: false,
   };
 }
 
-export { configSchema, DEFAULT_BASE_URL, DEFAULT_COST_LIMITS, DEFAULT_DATASET, type DatabentoConfig, resolveApiKey } from "./config.js";
+export { underlyingPriceOf } from "./rows.js";
+export { cacheIdentity, configSchema, DEFAULT_BASE_URL, DEFAULT_COST_LIMITS, DEFAULT_DATASET, type DatabentoConfig, resolveApiKey } from "./config.js";
 export { HistoricalClient, type DatasetRange, type HistoricalClientOptions, type RangeQuery, type RangeStream, type SymbologyResolution } from "./historical/client.js";
 export { NQ_SERIES_PARENTS } from "./query.js";

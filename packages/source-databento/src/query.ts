@@ -3,7 +3,7 @@
  * to ask Databento for. The request wins over the config's defaults for expirations and strikes.
  */
 import { type ChainRequest, InvalidRequestError } from "@nq/core";
-import type { MarketSchema, ResolvedConfig } from "./config.js";
+import { isQuoteSchema, type MarketSchema, type QuoteSchema, type ResolvedConfig } from "./config.js";
 
 /**
  * NQ option product codes besides "NQ" (CME's weeklies and end-of-month series, per the reference;
@@ -29,6 +29,10 @@ export interface ChainQuery {
   candidateParents: string[];
   /** Market-data schemas to join onto the definitions, in request order. */
   schemas: MarketSchema[];
+  /** The one top-of-book schema, if quotes were asked for. */
+  quoteSchema: QuoteSchema | null;
+  /** Also price each option's underlying future. */
+  underlyingPrices: boolean;
   filters: InstrumentFilters;
   asOf: string | undefined;
   quoteWindowMinutes: number;
@@ -56,6 +60,8 @@ export function toChainQuery(request: ChainRequest, config: ResolvedConfig, sour
     parentSymbols,
     candidateParents: config.discover_parents ? NQ_SERIES_PARENTS.filter((parent) => !parentSymbols.includes(parent)) : [],
     schemas: [...config.schemas],
+    quoteSchema: config.schemas.find(isQuoteSchema) ?? null,
+    underlyingPrices: config.underlying_prices,
     filters,
     asOf: request.asOf,
     quoteWindowMinutes: config.quote_window_minutes,

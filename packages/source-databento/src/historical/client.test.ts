@@ -109,7 +109,7 @@ describe("HistoricalClient over HTTP", () => {
     const query = { dataset: "GLBX.MDP3", schema: "definition", symbols: ["ESH1"], stypeIn: "raw_symbol" as const, start: new Date("2020-12-28T00:00:00Z"), end: new Date("2020-12-29T00:00:00Z") };
     const stream = await client.getRange(query, signal());
     expect(stream.partial).toBe(false);
-    const records = new ChainRecords({ asOfNs: 2n ** 63n, tradesFromNs: 0n, quotesFromNs: 0n });
+    const records = new ChainRecords({ asOfNs: 2n ** 63n, sessionOpenNs: 0n });
     const summary = await decodeInto(stream.chunks, records, "ESH1 definition", "databento");
     expect(summary.metadata?.symbols).toEqual(["ESH1"]);
     expect(summary.records).toBe(await client.getRecordCount(query, signal()));
