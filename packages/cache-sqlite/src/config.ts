@@ -5,6 +5,11 @@
 import { z } from "zod";
 import { parseDuration } from "./duration.js";
 
+/** 64 MiB: a full NQ chain from Databento (~20 000 contracts) is about 10 MB of JSON. */
+export const DEFAULT_MAX_ENTRY_BYTES = 64 * 1024 * 1024;
+const MIN_ENTRY_BYTES = 1024;
+const MAX_ENTRY_BYTES = 512 * 1024 * 1024;
+
 function checkDuration(value: string | number, ctx: z.RefinementCtx): void {
   try {
     parseDuration(value);
@@ -64,6 +69,18 @@ export const sqliteCacheConfigSchema = z
     store_raw: z.boolean().default(false),
     /** How long a write waits for another process's write to finish before failing, in ms. */
     busy_timeout_ms: z.number().int().min(0).max(600_000).default(5_000),
+    /**
+     * The largest entry (chain JSON plus compressed raw payload, in bytes) that is cached; a larger chain is
+     * served to the run but not cached (a warning says so), and a larger stored entry is not served.
+     */
+    max_entry_bytes: z
+      .number()
+      .int()
+      .min(MIN_ENTRY_BYTES, `expected at least ${MIN_ENTRY_BYTES} bytes`)
+      .max(MAX_ENTRY_BYTES, `expected at most ${MAX_ENTRY_BYTES} bytes (512 MiB: a JavaScript string cannot hold much more)`)
+      .default(DEFAULT_MAX_ENTRY_BYTES),
+    /** Inspection (`cache stats`): open for reading only; never create, migrate, count, drop or set aside. */
+    read_only: z.boolean().default(false),
   })
   .strict();
 

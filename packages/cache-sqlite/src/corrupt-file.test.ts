@@ -3,7 +3,7 @@ import { mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync
 import { join } from "node:path";
 import { cacheKeyFor, createLogger, type LogEntry } from "@nq/core";
 import { describe, expect, it } from "vitest";
-import { setAsideUnreadableDatabase } from "./database-file.js";
+import { setAsideDamagedDatabase } from "./database-file.js";
 import sqliteCache, { openSqliteCache } from "./index.js";
 import { generatedChain } from "./test-support/generated-chain.mjs";
 import { useTempFolders } from "./test-support/temp-folder.js";
@@ -38,7 +38,7 @@ describe("a corrupt or unreadable cache file", () => {
     const cache = await sqliteCache.create(sqliteCache.configSchema.parse({}), { log, baseDir: dir, now: () => now });
     const movedTo = `${file}.corrupt-20261117T160000123Z`;
     expect(entries.filter((entry) => entry.level === "warn").map((entry) => entry.message)).toEqual([
-      expect.stringMatching(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} cannot be read \\(SQLITE_NOTADB.*moved to .*cache\\.db\\.corrupt-20261117T160000123Z`)),
+      expect.stringMatching(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} is damaged \\(SQLITE_NOTADB.*moved to .*cache\\.db\\.corrupt-20261117T160000123Z`)),
     ]);
     expect(readFileSync(movedTo).equals(garbage)).toBe(true);
     expect(readdirSync(join(dir, "outputs")).sort()).toEqual(
@@ -66,7 +66,7 @@ describe("a corrupt or unreadable cache file", () => {
     const cache = await openSqliteCache({ baseDir: dir, path: "cache.db", log, now: () => now });
     const lookup = await cache.get(cacheKeyFor("source-3", request), now);
     expect(lookup).toBeNull();
-    expect(entries.some((entry) => entry.level === "warn" && /cannot be read .*SQLITE_(CORRUPT|NOTADB)/.test(entry.message))).toBe(true);
+    expect(entries.some((entry) => entry.level === "warn" && /is damaged .*SQLITE_(CORRUPT|NOTADB)/.test(entry.message))).toBe(true);
     expect(readdirSync(dir)).toContain("cache.db.corrupt-20261117T160000123Z");
     await provesWorking(cache);
     await cache.close();
@@ -88,7 +88,7 @@ describe("a corrupt or unreadable cache file", () => {
   it("does not move a folder that sits where the file should be: it fails, naming the path", async () => {
     const dir = tempFolder();
     mkdirSync(join(dir, "cache.db"));
-    await expect(openSqliteCache({ baseDir: dir, path: "cache.db" })).rejects.toThrow(/cannot open the cache database .*cache\.db.*--no-cache/);
+    await expect(openSqliteCache({ baseDir: dir, path: "cache.db" })).rejects.toThrow(/^cache unavailable: .*cache\.db is a folder, not a cache file\. Fix: .*--no-cache$/);
     expect(statSync(join(dir, "cache.db")).isDirectory()).toBe(true);
   });
 });
@@ -97,7 +97,7 @@ describe("a path that cannot hold the cache", () => {
   it("fails with the path when its folder cannot be created", async () => {
     const dir = tempFolder();
     writeFileSync(join(dir, "not-a-folder"), "x");
-    await expect(openSqliteCache({ baseDir: dir, path: "not-a-folder/cache.db" })).rejects.toThrow(/cannot open the cache database .*not-a-folder\/cache\.db: .*(EEXIST|ENOTDIR)/);
+    await expect(openSqliteCache({ baseDir: dir, path: "not-a-folder/cache.db" })).rejects.toThrow(/^cache unavailable: the folder of .*not-a-folder\/cache\.db cannot be created: a file is in the way \((EEXIST|ENOTDIR)/);
   });
 });
 
@@ -113,7 +113,7 @@ describe("two processes finding the same damage", () => {
     expect(statSync(file).ino).not.toBe(failedIdentity);
 
     const { entries, log } = collectingLogger();
-    expect(setAsideUnreadableDatabase({ file, log, now: () => now }, new Error("SQLITE_CORRUPT"), failedIdentity)).toBeNull();
+    expect(setAsideDamagedDatabase({ file, log, now: () => now }, new Error("SQLITE_CORRUPT"), failedIdentity)).toEqual({ kind: "replaced" });
     expect(entries.filter((entry) => entry.level === "warn")).toEqual([]);
     expect(await fresh.get(cacheKeyFor("databento", request), now)).not.toBeNull();
     await fresh.close();

@@ -1,16 +1,26 @@
 /**
  * Opening the cache file: WAL mode (readers never wait for a writer, and a write is atomic even when the
  * process dies mid-way), a busy timeout (a second process waits its turn instead of failing), and the
- * schema brought up to date. A file SQLite cannot read — random bytes, a truncated header, a damaged page —
- * is renamed aside with a timestamp suffix (kept for a post-mortem, never deleted) and a fresh file is
- * created: a broken cache must cost a re-fetch, not the run.
+ * schema brought up to date. A new file is created with mode 0600 (SQLite gives its -wal and -shm files
+ * the database file's mode).
+ *
+ * A file SQLite reports damaged (SQLITE_CORRUPT, SQLITE_NOTADB) is renamed aside with a timestamp suffix
+ * (kept for a post-mortem, never deleted) and a fresh file is created — but only when no other process has
+ * it open (see ./file-holders.ts). Anything else that stops the file from opening (permission, a read-only
+ * file, a folder at the path, a full disk, an I/O error) leaves it alone and fails with a
+ * `CacheUnavailableError` that names the file, the cause and the fix.
+ *
+ * Read-only mode (inspection) creates nothing, migrates nothing and moves nothing.
  */
-import { existsSync, mkdirSync, renameSync, statSync } from "node:fs";
+import { closeSync, existsSync, fchmodSync, mkdirSync, openSync, renameSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { Kysely, SqliteDialect, sql } from "kysely";
 import type { Logger } from "@nq/core";
 import type { CacheDatabase } from "./database-schema.js";
-import { migrateToLatest } from "./migrations.js";
+import { diagnose, isDamagedDatabaseError } from "./diagnose.js";
+import { CacheUnavailableError, describeError } from "./errors.js";
+import { otherProcessesHolding } from "./file-holders.js";
+import { migrateToLatest, unknownAndPendingMigrations } from "./migrations.js";
 import type { NativeSqliteDatabase, OpenNativeDatabase } from "./native-driver.js";
 
 export interface DatabaseFileOptions {
@@ -20,6 +30,8 @@ export interface DatabaseFileOptions {
   openNative: OpenNativeDatabase;
   log: Logger;
   now: () => Date;
+  /** Inspection: open for reading only; never create, migrate or set aside. */
+  readOnly?: boolean;
 }
 
 /** The open file: kysely for every query, and the native handle for the maintenance kysely cannot run. */
@@ -28,63 +40,135 @@ export interface OpenCacheDatabase {
   native: NativeSqliteDatabase;
   /** Which file was opened (its inode), so a file another process already replaced is not set aside. */
   fileIdentity: number | null;
+  /** Read-only mode only: the file's schema predates this version (its entries cannot be verified). */
+  outdated: boolean;
 }
 
+/** The mode of a cache file this package creates: owner read/write only, whatever the umask. */
+export const CACHE_FILE_MODE = 0o600;
+
 export async function openCacheDatabase(options: DatabaseFileOptions): Promise<OpenCacheDatabase> {
-  try {
-    mkdirSync(dirname(options.file), { recursive: true });
-  } catch (error) {
-    throw openFailure(options.file, error);
-  }
-  let setAside = false;
+  if (options.readOnly) return openReadOnly(options);
+  prepareFile(options);
   const identity = fileIdentityOf(options.file);
+  let retry = false;
+  let refusal: CacheUnavailableError | null = null;
   try {
     // The file is renamed while SQLite still holds it: on close, SQLite deletes a WAL it could not use, and
     // that WAL belongs with the file that is kept for a post-mortem.
     return await openAndMigrate(options, (error) => {
-      if (isUnreadableDatabaseError(error) && isRegularFile(options.file)) {
-        setAsideUnreadableDatabase(options, error, identity);
-        setAside = true;
+      if (!isDamagedDatabaseError(error) || !isRegularFile(options.file)) return;
+      try {
+        const outcome = setAsideDamagedDatabase(options, error, identity);
+        if (outcome.kind === "in-use") refusal = inUseError(options.file, error, outcome);
+        else retry = true;
+      } catch (renameError) {
+        refusal = cannotSetAsideError(options, error, renameError);
       }
     });
   } catch (error) {
-    if (!setAside) throw openFailure(options.file, error);
+    if (refusal) throw refusal;
+    if (!retry) throw unavailable(options, error);
   }
+  prepareFile(options);
   try {
     return await openAndMigrate(options);
   } catch (second) {
-    throw openFailure(options.file, second);
+    throw unavailable(options, second);
   }
 }
 
+export type SetAsideOutcome =
+  | { kind: "moved"; movedTo: string }
+  /** Another process already replaced the damaged file with a fresh one: nothing to do. */
+  | { kind: "replaced" }
+  /** Another process has the file open (`pids`; null when that cannot be known but is likely). */
+  | { kind: "in-use"; pids: number[] | null; why: string };
+
 /**
- * Renames the file (and its WAL and shared-memory files) aside and says so through the logger. When the
- * file at the path is no longer the one that failed (another process found the damage first and made a
- * fresh one), it is left alone; null then.
+ * Renames a damaged file (and its WAL and shared-memory files) aside and says so through the logger —
+ * unless another process has it open, or has already replaced it with a fresh one.
  */
-export function setAsideUnreadableDatabase(
+export function setAsideDamagedDatabase(
   options: Pick<DatabaseFileOptions, "file" | "log" | "now">,
   reason: unknown,
   failedIdentity: number | null,
-): string | null {
-  if (failedIdentity !== null && fileIdentityOf(options.file) !== failedIdentity) {
-    options.log.debug(`the cache database ${options.file} was already replaced by another process after it could not be read`);
-    return null;
+  holders: (file: string) => ReturnType<typeof otherProcessesHolding> = otherProcessesHolding,
+): SetAsideOutcome {
+  const { file, log } = options;
+  if (failedIdentity !== null && fileIdentityOf(file) !== failedIdentity) {
+    log.debug(`the cache database ${file} was already replaced by another process after it could not be read`);
+    return { kind: "replaced" };
   }
-  const movedTo = setAsideDatabaseFile(options.file, options.now());
-  options.log.warn(
-    `the cache database ${options.file} cannot be read (${describeError(reason)}); it was moved to ${movedTo} and a fresh cache was created. ` +
+  const found = holders(file);
+  if (found.known && found.pids.length > 0) {
+    return { kind: "in-use", pids: found.pids, why: `process ${found.pids.join(", ")} has it open` };
+  }
+  if (!found.known && existsSync(`${file}-shm`)) {
+    // Every WAL-mode connection keeps the -shm file open; without a lock table to ask, its presence means
+    // a live process cannot be ruled out (it may also be left over from a crash).
+    return { kind: "in-use", pids: null, why: `${found.why}, and ${file}-shm exists, so another process may have it open` };
+  }
+  const movedTo = setAsideDatabaseFile(file, options.now());
+  log.warn(
+    `the cache database ${file} is damaged (${describeError(reason)}); it was moved to ${movedTo} and a fresh cache was created. ` +
       `Cached chains are lost, so the next loads go to the sources`,
-    { file: options.file, movedTo },
+    { file, movedTo },
   );
-  return movedTo;
+  return { kind: "moved", movedTo };
 }
 
-/** SQLite's verdicts that mean "this file is not a usable database", as opposed to "try again later". */
-export function isUnreadableDatabaseError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code !== "string") return false;
-  return code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_CANTOPEN" || code === "SQLITE_IOERR_SHORT_READ";
+export function inUseError(file: string, cause: unknown, outcome: Extract<SetAsideOutcome, { kind: "in-use" }>): CacheUnavailableError {
+  return new CacheUnavailableError(
+    `SQLite reports ${file} damaged (${describeError(cause)}), but ${outcome.why}, so it was left in place (that process may be mid-write, or its WAL was removed or truncated under it)`,
+    {
+      file,
+      reason: "damaged-in-use",
+      fix: "try again once the other run has finished; a file still damaged then is set aside by the next run",
+      cause,
+    },
+  );
+}
+
+export function cannotSetAsideError(options: Pick<DatabaseFileOptions, "file" | "busyTimeoutMs">, damage: unknown, renameError: unknown): CacheUnavailableError {
+  const { fix } = diagnose(options.file, renameError, options);
+  return new CacheUnavailableError(
+    `SQLite reports ${options.file} damaged (${describeError(damage)}) and it could not be moved aside (${describeError(renameError)})`,
+    { file: options.file, reason: "damaged", fix: `${fix}; or move the file away yourself (it is only a cache)`, cause: damage },
+  );
+}
+
+export function unavailable(options: Pick<DatabaseFileOptions, "file" | "busyTimeoutMs">, error: unknown): CacheUnavailableError {
+  if (error instanceof CacheUnavailableError) return error;
+  const { reason, problem, fix } = diagnose(options.file, error, options);
+  return new CacheUnavailableError(problem, { file: options.file, reason, fix, cause: error });
+}
+
+/** The folder exists, nothing but a file is at the path, and a new file is created 0600. */
+function prepareFile(options: DatabaseFileOptions): void {
+  const { file } = options;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    if (existsSync(file)) {
+      if (!statSync(file).isFile()) throw Object.assign(new Error(`not a regular file`), { code: "SQLITE_CANTOPEN" });
+      return;
+    }
+    let fd: number;
+    try {
+      fd = openSync(file, "wx", CACHE_FILE_MODE);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === "EEXIST") return; // another process created it first
+      throw error;
+    }
+    try {
+      // openSync's mode passes through the umask; this does not.
+      fchmodSync(fd, CACHE_FILE_MODE);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    throw unavailable(options, error);
+  }
 }
 
 async function openAndMigrate(options: DatabaseFileOptions, beforeClosingOnError?: (error: unknown) => void): Promise<OpenCacheDatabase> {
@@ -109,7 +193,7 @@ async function openAndMigrate(options: DatabaseFileOptions, beforeClosingOnError
     // power cut lose the last commits, which a cache can afford.
     await sql`pragma synchronous = normal`.execute(db);
     await migrateToLatest(db);
-    return { db, native, fileIdentity: fileIdentityOf(options.file) };
+    return { db, native, fileIdentity: fileIdentityOf(options.file), outdated: false };
   } catch (error) {
     try {
       beforeClosingOnError?.(error);
@@ -118,6 +202,51 @@ async function openAndMigrate(options: DatabaseFileOptions, beforeClosingOnError
     }
     throw error;
   }
+}
+
+/**
+ * Inspection: the file must exist and is only read. SQLite may create the empty -wal and -shm files it
+ * needs to read a WAL database safely beside a live writer; the database file itself is never written.
+ */
+async function openReadOnly(options: DatabaseFileOptions): Promise<OpenCacheDatabase> {
+  const { file } = options;
+  const missing = (what: string) =>
+    new CacheUnavailableError(`there is no cache at ${file} yet (${what})`, {
+      file,
+      reason: "missing",
+      fix: `run once with the cache enabled, or check the cache "path"`,
+    });
+  if (!existsSync(file)) throw missing("no such file");
+  let native: NativeSqliteDatabase;
+  try {
+    if (!statSync(file).isFile()) throw Object.assign(new Error("not a regular file"), { code: "SQLITE_CANTOPEN" });
+    native = options.openNative(file, { timeout: options.busyTimeoutMs, readonly: true, fileMustExist: true });
+  } catch (error) {
+    throw readOnlyUnavailable(options, error);
+  }
+  const db = new Kysely<CacheDatabase>({ dialect: new SqliteDialect({ database: native }) });
+  try {
+    await sql.raw(`pragma busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`).execute(db);
+    const tables = await sql<{ name: string }>`select name from sqlite_schema where type = 'table'`.execute(db);
+    const names = new Set(tables.rows.map((row) => row.name));
+    if (!names.has("cache_entries") || !names.has("cache_counters")) throw missing("the file holds no cache tables");
+    const { unknown, pending } = await unknownAndPendingMigrations(db, names.has("kysely_migration"));
+    if (unknown.length > 0) throw new Error(`previously executed migration ${unknown[0]} is missing`);
+    return { db, native, fileIdentity: fileIdentityOf(file), outdated: pending.length > 0 };
+  } catch (error) {
+    await db.destroy().catch(() => {});
+    throw readOnlyUnavailable(options, error);
+  }
+}
+
+function readOnlyUnavailable(options: DatabaseFileOptions, error: unknown): CacheUnavailableError {
+  if (!isDamagedDatabaseError(error)) return unavailable(options, error);
+  return new CacheUnavailableError(`SQLite reports ${options.file} damaged (${describeError(error)}); opened read-only, it was left untouched`, {
+    file: options.file,
+    reason: "damaged",
+    fix: "a run with the cache enabled sets it aside and starts a fresh file; or move it away yourself",
+    cause: error,
+  });
 }
 
 function setAsideDatabaseFile(file: string, now: Date): string {
@@ -132,7 +261,7 @@ function setAsideDatabaseFile(file: string, now: Date): string {
   return target;
 }
 
-function fileIdentityOf(file: string): number | null {
+export function fileIdentityOf(file: string): number | null {
   try {
     return statSync(file).ino;
   } catch {
@@ -146,23 +275,4 @@ function isRegularFile(file: string): boolean {
   } catch {
     return false;
   }
-}
-
-function openFailure(file: string, error: unknown): Error {
-  const text = describeError(error);
-  if (/migration .* is missing|previously executed migration/i.test(text)) {
-    return new Error(
-      `the cache database ${file} was written by a newer @nq/cache-sqlite (${text}); upgrade @nq/cache-sqlite, or point the cache "path" at another file`,
-      { cause: error },
-    );
-  }
-  return new Error(`cannot open the cache database ${file}: ${text}. Check the cache "path" and the folder's permissions, or run with --no-cache`, {
-    cause: error,
-  });
-}
-
-function describeError(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  return typeof code === "string" && !message.includes(code) ? `${code}: ${message}` : message;
 }

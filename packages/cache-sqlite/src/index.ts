@@ -7,10 +7,17 @@
 import { isAbsolute, resolve } from "node:path";
 import { defineCache, silentLogger, type Logger } from "@nq/core";
 import { sqliteCacheConfigSchema, type SqliteCacheConfig, type SqliteCacheConfigInput } from "./config.js";
+import { unavailable } from "./database-file.js";
 import { loadBetterSqlite3, type OpenNativeDatabase } from "./native-driver.js";
 import { SqliteChainCache, type SqliteChainCacheOptions } from "./sqlite-chain-cache.js";
 import { createTtlPolicy } from "./ttl-policy.js";
 
+/**
+ * The plugin. `create` opens the file; when it cannot (a folder at the path, no permission, a read-only
+ * file, a full disk, a damaged file another process holds, a newer schema, no driver) it rejects with a
+ * `CacheUnavailableError` (one line: the path, the cause, the fix; `code` "NQ_CACHE_UNAVAILABLE"), which a
+ * runner catches to run without the cache, with a warning. `read_only: true` opens for inspection.
+ */
 export const sqliteCache = defineCache<SqliteCacheConfig>({
   name: "sqlite",
   configSchema: sqliteCacheConfigSchema,
@@ -47,20 +54,38 @@ type OpenContext = Required<Pick<OpenSqliteCacheOptions, "baseDir" | "log" | "no
 
 async function openParsed(config: SqliteCacheConfig, context: OpenContext): Promise<SqliteChainCache> {
   const file = isAbsolute(config.path) ? config.path : resolve(context.baseDir, config.path);
+  let openNative: OpenNativeDatabase;
+  try {
+    openNative = context.openDatabase ?? (await loadBetterSqlite3());
+  } catch (error) {
+    throw unavailable({ file, busyTimeoutMs: config.busy_timeout_ms }, error);
+  }
   return SqliteChainCache.open({
     file,
     busyTimeoutMs: config.busy_timeout_ms,
-    openNative: context.openDatabase ?? (await loadBetterSqlite3()),
+    openNative,
     log: context.log,
     now: context.now,
     ttl: createTtlPolicy(config),
     storeRaw: config.store_raw,
+    maxEntryBytes: config.max_entry_bytes,
+    readOnly: config.read_only,
     ...(context.beforeCommit ? { beforeCommit: context.beforeCommit } : {}),
   });
 }
 
 export { SqliteChainCache, type SqliteChainCacheOptions };
-export { sqliteCacheConfigSchema, type SqliteCacheConfig, type SqliteCacheConfigInput, type TtlSetting } from "./config.js";
+export {
+  CACHE_OPERATION_FAILED,
+  CACHE_UNAVAILABLE,
+  CacheOperationError,
+  CacheUnavailableError,
+  isCacheUnavailableError,
+  type CacheFailureReason,
+  type CacheOperation,
+} from "./errors.js";
+export { CACHE_FILE_MODE } from "./database-file.js";
+export { DEFAULT_MAX_ENTRY_BYTES, sqliteCacheConfigSchema, type SqliteCacheConfig, type SqliteCacheConfigInput, type TtlSetting } from "./config.js";
 export { createTtlPolicy, expiresAtUnder, type TtlPolicy, type TtlPolicySettings, type TtlRule } from "./ttl-policy.js";
 export {
   globexSessionAt,

@@ -19,6 +19,10 @@ export interface NativeSqliteDatabase extends SqliteDatabase {
 export interface NativeOpenOptions {
   /** The busy timeout in ms: how long a statement waits for another connection's lock. */
   timeout: number;
+  /** Open for reading only (inspection: `read_only: true`). */
+  readonly?: boolean;
+  /** Fail instead of creating the file when it is absent. */
+  fileMustExist?: boolean;
 }
 
 /** Opens (creating when absent) the database file at an absolute path. */
@@ -42,7 +46,7 @@ async function importBetterSqlite3(): Promise<OpenNativeDatabase> {
     module = (await import(specifier)) as BetterSqlite3Module;
   } catch (error) {
     betterSqlite3 = null;
-    throw new Error(
+    throw driverError(
       `@nq/cache-sqlite needs the native SQLite driver "better-sqlite3" (version 12), which could not be loaded: ${(error as Error).message}. ` +
         `Install it next to @nq/cache-sqlite (npm install better-sqlite3@12), or run the pipeline with --no-cache`,
       { cause: error },
@@ -54,7 +58,7 @@ async function importBetterSqlite3(): Promise<OpenNativeDatabase> {
       return new Database(file, options);
     } catch (error) {
       if (/bindings|NODE_MODULE_VERSION|\.node\b/i.test((error as Error).message)) {
-        throw new Error(
+        throw driverError(
           `better-sqlite3 is installed but its native binding is missing or was built for another Node version: ${(error as Error).message}. ` +
             `Run "pnpm rebuild better-sqlite3" (or "npm rebuild better-sqlite3")`,
           { cause: error },
@@ -63,4 +67,9 @@ async function importBetterSqlite3(): Promise<OpenNativeDatabase> {
       throw error;
     }
   };
+}
+
+/** Marked with a code, so the cache can tell "no driver" from a problem with the file. */
+function driverError(message: string, options: { cause: unknown }): Error {
+  return Object.assign(new Error(message, options), { code: "NQ_SQLITE_DRIVER" });
 }

@@ -172,7 +172,7 @@ describe("SqliteChainCache: stats", () => {
 });
 
 describe("SqliteChainCache: an entry it cannot decode", () => {
-  it("drops an entry whose stored chain does not decode, with a warning, and misses", async () => {
+  it("drops a truncated entry (its checksum no longer matches), with a warning, and misses", async () => {
     const dir = tempFolder();
     const logs: LogEntry[] = [];
     const cache = await openSqliteCache({ baseDir: dir, log: createLogger((entry) => logs.push(entry)) });
@@ -183,7 +183,23 @@ describe("SqliteChainCache: an entry it cannot decode", () => {
     await raw.destroy();
 
     expect(await cache.get(key, fetchedAt)).toBeNull();
-    expect(logs.find((entry) => entry.level === "warn")?.message).toMatch(/cached chain for databento .* cannot be decoded/);
+    expect(logs.find((entry) => entry.level === "warn")?.message).toMatch(/cached chain for databento .* fails its checksum/);
+    expect(await cache.stats(fetchedAt)).toMatchObject({ entries: 0, misses: 1, hits: 0 });
+    await cache.close();
+  });
+
+  it("drops an entry whose checksummed bytes do not decode (an unknown raw encoding), with a warning, and misses", async () => {
+    const dir = tempFolder();
+    const logs: LogEntry[] = [];
+    const cache = await openSqliteCache({ baseDir: dir, store_raw: true, log: createLogger((entry) => logs.push(entry)) });
+    const key = cacheKeyFor("databento", request);
+    await cache.set(key, { chain: generatedChain(10), fetchedAt, costUsd: 0, raw: "payload" });
+    const raw = await openRawDatabase(join(dir, "outputs/cache.db"));
+    await sql`update cache_entries set raw_encoding = 'zstd/bytes'`.execute(raw);
+    await raw.destroy();
+
+    expect(await cache.get(key, fetchedAt)).toBeNull();
+    expect(logs.find((entry) => entry.level === "warn")?.message).toMatch(/cached chain for databento .* cannot be decoded .*unknown raw payload encoding/);
     expect(await cache.stats(fetchedAt)).toMatchObject({ entries: 0, misses: 1, hits: 0 });
     await cache.close();
   });

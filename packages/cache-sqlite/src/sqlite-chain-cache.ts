@@ -1,8 +1,10 @@
 /**
  * The store: one row per (source, request hash), written in one IMMEDIATE transaction so that a reader —
  * this process or another — sees either the whole previous entry or the whole new one, never a half.
- * `get` serves only entries whose expiry is after the caller's `now`, and counts hits and misses (with
- * the spend a hit saved) in the same file, so `stats` covers every run that used it.
+ * `get` serves only entries whose expiry is after the caller's `now` and whose bytes still match the
+ * sha256 written with them, and counts hits and misses (with the spend a hit saved) in the same file, so
+ * `stats` covers every run that used it. `set` caches nothing larger than `max_entry_bytes` (it says so
+ * and resolves), and every failure of an open cache is a one-line `CacheOperationError`.
  */
 import { statSync } from "node:fs";
 import { type Kysely, sql } from "kysely";
@@ -17,13 +19,10 @@ import {
   type OptionsChain,
 } from "@nq/core";
 import type { CacheDatabase, CacheEntryTable } from "./database-schema.js";
-import {
-  isUnreadableDatabaseError,
-  openCacheDatabase,
-  setAsideUnreadableDatabase,
-  type DatabaseFileOptions,
-  type OpenCacheDatabase,
-} from "./database-file.js";
+import { cannotSetAsideError, openCacheDatabase, setAsideDamagedDatabase, unavailable, type DatabaseFileOptions, type OpenCacheDatabase } from "./database-file.js";
+import { diagnose, isDamagedDatabaseError } from "./diagnose.js";
+import { formatBytes, serializeChainWithin, sha256Hex } from "./entry-bytes.js";
+import { CacheOperationError, CacheUnavailableError, describeError, type CacheOperation } from "./errors.js";
 import type { NativeSqliteDatabase } from "./native-driver.js";
 import { compressRaw, decompressRaw } from "./raw-payload.js";
 import type { TtlPolicy } from "./ttl-policy.js";
@@ -31,6 +30,8 @@ import type { TtlPolicy } from "./ttl-policy.js";
 export interface SqliteChainCacheOptions extends DatabaseFileOptions {
   ttl: TtlPolicy;
   storeRaw: boolean;
+  /** Entries larger than this (chain JSON plus compressed raw, bytes) are neither cached nor served. */
+  maxEntryBytes: number;
   /**
    * Runs inside the write transaction, after the entry is written and before COMMIT. For crash tests,
    * which kill the process here to prove an uncommitted entry never appears.
@@ -42,7 +43,11 @@ export class SqliteChainCache implements ManagedChainCache {
   private db: Kysely<CacheDatabase>;
   private native: NativeSqliteDatabase;
   private fileIdentity: number | null;
+  /** Read-only mode: the file's schema is older than this version's (its entries are not served). */
+  private outdated: boolean;
   private closed = false;
+  /** Set when the file was set aside and a fresh one could not be opened: every later call says why. */
+  private broken: CacheUnavailableError | null = null;
 
   private constructor(
     private readonly options: SqliteChainCacheOptions,
@@ -51,6 +56,7 @@ export class SqliteChainCache implements ManagedChainCache {
     this.db = opened.db;
     this.native = opened.native;
     this.fileIdentity = opened.fileIdentity;
+    this.outdated = opened.outdated;
   }
 
   static async open(options: SqliteChainCacheOptions): Promise<SqliteChainCache> {
@@ -70,42 +76,64 @@ export class SqliteChainCache implements ManagedChainCache {
     return this.options.log;
   }
 
+  private get readOnly(): boolean {
+    return this.options.readOnly === true;
+  }
+
   async get(key: ChainCacheKey, now: Date): Promise<ChainCacheEntry | null> {
-    // Expiry is checked in the query, so an expired chain is never even read.
+    if (this.outdated) {
+      this.log.debug(`the cache ${this.file} has an older schema and was opened read-only: its entries are not served`);
+      return null;
+    }
+    // Expiry and size are checked in the query, so an expired or oversized chain is never even read. The
+    // chain is read as the bytes SQLite stores, which are what the checksum covers.
     const row = await this.guarded("read", () =>
       this.db
         .selectFrom("cache_entries")
-        .select(["chain_json", "raw", "raw_encoding", "fetched_at", "expires_at", "cost_usd", "written_at"])
+        .select([
+          sql<Uint8Array>`cast(chain_json as blob)`.as("chain_bytes"),
+          "chain_sha256",
+          "raw",
+          "raw_encoding",
+          "raw_sha256",
+          "fetched_at",
+          "expires_at",
+          "cost_usd",
+          "written_at",
+        ])
         .where("source", "=", key.source)
         .where("request_hash", "=", key.requestHash)
         .where("expires_at", ">", now.toISOString())
+        .where("entry_bytes", "<=", this.options.maxEntryBytes)
         .executeTakeFirst(),
     );
     if (!row) {
       await this.count(key.source, "miss", 0);
       return null;
     }
+    const label = `the cached chain for ${key.source} (${key.requestHash.slice(0, 12)}…)`;
+    const chainBytes = asBuffer(row.chain_bytes);
+    const mismatch = checksumMismatch(chainBytes, row.chain_sha256, row.raw, row.raw_sha256);
+    if (mismatch) {
+      // SQLite vouches for its pages, not for what is in them: bytes that changed after they were written
+      // (a flipped bit, a hand edit) are a miss, never a hit.
+      this.log.warn(`${label} fails its checksum (${mismatch}): it changed after it was written; ${this.readOnly ? "not serving it" : "dropping it"}`);
+      await this.drop(key, row);
+      await this.count(key.source, "miss", 0);
+      return null;
+    }
     let entry: ChainCacheEntry;
     try {
       entry = {
-        chain: JSON.parse(row.chain_json) as OptionsChain,
+        chain: JSON.parse(chainBytes.toString("utf8")) as OptionsChain,
         fetchedAt: row.fetched_at,
         expiresAt: row.expires_at,
         costUsd: row.cost_usd,
         raw: row.raw && row.raw_encoding ? decompressRaw(row.raw, row.raw_encoding) : null,
       };
     } catch (error) {
-      // SQLite vouches for its pages, not for what we wrote in them; a damaged entry is a miss, and goes.
-      this.log.warn(`the cached chain for ${key.source} (${key.requestHash.slice(0, 12)}…) cannot be decoded (${(error as Error).message}); dropping it`);
-      await this.guarded("delete", () =>
-        this.db
-          .deleteFrom("cache_entries")
-          .where("source", "=", key.source)
-          .where("request_hash", "=", key.requestHash)
-          // Only the entry that was read: another process may have written a good one since.
-          .where("written_at", "=", row.written_at)
-          .execute(),
-      );
+      this.log.warn(`${label} cannot be decoded (${(error as Error).message}); ${this.readOnly ? "not serving it" : "dropping it"}`);
+      await this.drop(key, row);
       await this.count(key.source, "miss", 0);
       return null;
     }
@@ -114,7 +142,9 @@ export class SqliteChainCache implements ManagedChainCache {
   }
 
   async set(key: ChainCacheKey, entry: ChainCacheWrite): Promise<void> {
+    if (this.readOnly) throw this.readOnlyError("write");
     const row = this.toRow(key, entry);
+    if (!row) return;
     await this.guarded("write", () =>
       this.db.connection().execute(async (connection) => {
         // IMMEDIATE takes the write lock up front, so a second writer waits on the busy timeout instead of
@@ -139,13 +169,15 @@ export class SqliteChainCache implements ManagedChainCache {
 
   async stats(now: Date): Promise<CacheStats> {
     const nowIso = now.toISOString();
-    const entries = await this.guarded("read", () =>
+    // Inspection: never repairs, only reports (a damaged file fails here with what to do).
+    const entries = await this.guarded("read the statistics of", () =>
       this.db
         .selectFrom("cache_entries")
         .select((eb) => [eb.fn.countAll<number>().as("entries"), sql<number>`coalesce(sum(expires_at <= ${nowIso}), 0)`.as("expired")])
         .executeTakeFirstOrThrow(),
+      { repair: false },
     );
-    const counters = await this.guarded("read", () =>
+    const counters = await this.guarded("read the statistics of", () =>
       this.db
         .selectFrom("cache_counters")
         .select([
@@ -154,6 +186,7 @@ export class SqliteChainCache implements ManagedChainCache {
           sql<number>`coalesce(sum(spend_saved_usd), 0)`.as("saved"),
         ])
         .executeTakeFirstOrThrow(),
+      { repair: false },
     );
     const lookups = counters.hits + counters.misses;
     return {
@@ -169,6 +202,7 @@ export class SqliteChainCache implements ManagedChainCache {
   }
 
   async purgeExpired(now: Date): Promise<number> {
+    if (this.readOnly) throw this.readOnlyError("delete");
     const result = await this.guarded("delete", () =>
       this.db.deleteFrom("cache_entries").where("expires_at", "<=", now.toISOString()).executeTakeFirst(),
     );
@@ -178,6 +212,7 @@ export class SqliteChainCache implements ManagedChainCache {
 
   /** Deletes every entry. The hit/miss counters are history, not entries, and are kept. */
   async clear(): Promise<number> {
+    if (this.readOnly) throw this.readOnlyError("delete");
     const result = await this.guarded("delete", () => this.db.deleteFrom("cache_entries").executeTakeFirst());
     await this.giveSpaceBack();
     return Number(result.numDeletedRows);
@@ -199,7 +234,8 @@ export class SqliteChainCache implements ManagedChainCache {
     await this.db.destroy();
   }
 
-  private toRow(key: ChainCacheKey, entry: ChainCacheWrite): CacheEntryTable {
+  /** The row to store, or null (with a warning) when the entry is larger than `max_entry_bytes`. */
+  private toRow(key: ChainCacheKey, entry: ChainCacheWrite): CacheEntryTable | null {
     const { chain } = entry;
     if (!chain.metadata.complete) {
       throw new Error(`refusing to cache a partial chain from ${key.source}: only complete chains may be served as fresh`);
@@ -210,16 +246,39 @@ export class SqliteChainCache implements ManagedChainCache {
     if (!Number.isFinite(entry.costUsd) || entry.costUsd < 0) {
       throw new TypeError(`cannot cache ${key.source}'s chain: costUsd must be a non-negative number, got ${String(entry.costUsd)}`);
     }
+    // Read as an optional field whatever @nq/core's type says, so an older core still works.
+    const ttlCapMs = (entry as ChainCacheWrite & { ttlCapMs?: unknown }).ttlCapMs;
+    if (ttlCapMs !== undefined && ttlCapMs !== null && (typeof ttlCapMs !== "number" || Number.isNaN(ttlCapMs) || ttlCapMs < 0)) {
+      throw new TypeError(`cannot cache ${key.source}'s chain: ttlCapMs must be a non-negative number of milliseconds, got ${String(ttlCapMs)}`);
+    }
+    const max = this.options.maxEntryBytes;
     const raw = this.options.storeRaw && entry.raw != null ? compressRaw(entry.raw) : null;
+    const rawBytes = raw?.bytes.byteLength ?? 0;
+    const serialized = serializeChainWithin(chain, max - rawBytes);
+    if (!serialized.fits) {
+      const measured = serialized.measuredBytes + rawBytes;
+      this.log.warn(
+        `${key.source}'s chain (${chain.contracts.length} contracts) was not cached: it is larger than max_entry_bytes (${formatBytes(max)}; ` +
+          `measured over ${formatBytes(measured)} before stopping${raw ? `, of which ${formatBytes(rawBytes)} compressed raw payload` : ""}). ` +
+          `This run uses the chain as loaded; the next run loads it from the source again. Raise the cache's max_entry_bytes to cache chains this large`,
+        { source: key.source, contracts: chain.contracts.length, maxEntryBytes: max, measuredBytes: measured },
+      );
+      return null;
+    }
+    const policyExpiry = this.options.ttl.expiresAt(key.source, entry.fetchedAt).getTime();
+    const expiresAt = typeof ttlCapMs === "number" ? Math.min(policyExpiry, entry.fetchedAt.getTime() + ttlCapMs) : policyExpiry;
     return {
       source: key.source,
       request_hash: key.requestHash,
       request_json: canonicalRequest(key.request),
-      chain_json: JSON.stringify(chain),
+      chain_json: serialized.json,
+      chain_sha256: sha256Hex(Buffer.from(serialized.json, "utf8")),
       raw: raw?.bytes ?? null,
       raw_encoding: raw?.encoding ?? null,
+      raw_sha256: raw ? sha256Hex(raw.bytes) : null,
+      entry_bytes: serialized.bytes + rawBytes,
       fetched_at: entry.fetchedAt.toISOString(),
-      expires_at: this.options.ttl.expiresAt(key.source, entry.fetchedAt).toISOString(),
+      expires_at: new Date(expiresAt).toISOString(),
       cost_usd: entry.costUsd,
       product: chain.metadata.product,
       as_of: chain.metadata.asOf,
@@ -228,6 +287,33 @@ export class SqliteChainCache implements ManagedChainCache {
       contracts: chain.contracts.length,
       written_at: this.options.now().toISOString(),
     };
+  }
+
+  /** Deletes an entry found bad — only the one that was read: another process may have written a good one since. */
+  private async drop(key: ChainCacheKey, read: { written_at: string; chain_sha256: string }): Promise<void> {
+    if (this.readOnly) return;
+    try {
+      await this.guarded("delete", () =>
+        this.db
+          .deleteFrom("cache_entries")
+          .where("source", "=", key.source)
+          .where("request_hash", "=", key.requestHash)
+          .where("written_at", "=", read.written_at)
+          .where("chain_sha256", "=", read.chain_sha256)
+          .execute(),
+      );
+    } catch (error) {
+      this.log.warn(`could not drop the bad cache entry for ${key.source}: ${(error as Error).message}`);
+    }
+  }
+
+  private readOnlyError(operation: CacheOperation): CacheOperationError {
+    return new CacheOperationError(operation, `${this.file} was opened read-only (read_only: true)`, {
+      file: this.file,
+      reason: "opened-read-only",
+      fix: "open it without read_only to change it",
+      noCacheHint: false,
+    });
   }
 
   /**
@@ -247,8 +333,9 @@ export class SqliteChainCache implements ManagedChainCache {
     }
   }
 
-  /** Counting is bookkeeping: when it fails (a long lock held elsewhere), the lookup still answers. */
+  /** Counting is bookkeeping: when it fails (a long lock held elsewhere, a full disk), the lookup still answers. */
   private async count(source: string, outcome: "hit" | "miss", savedUsd: number): Promise<void> {
+    if (this.readOnly) return;
     const hit = outcome === "hit" ? 1 : 0;
     try {
       await this.db
@@ -263,27 +350,73 @@ export class SqliteChainCache implements ManagedChainCache {
         )
         .execute();
     } catch (error) {
-      this.log.warn(`could not count a cache ${outcome} for ${source}: ${(error as Error).message}`);
+      this.log.warn(`could not count a cache ${outcome} for ${source} in ${this.file}: ${describeError(error)}`);
     }
   }
 
   /**
-   * Runs one operation; when SQLite finds the file damaged, sets it aside, opens a fresh one and runs the
-   * operation again there (a read then simply misses).
+   * Runs one operation. Any failure becomes a one-line `CacheOperationError`. When SQLite finds the file
+   * damaged (and `repair` is on: not for inspection, not read-only), the file is set aside — unless
+   * another process has it open — a fresh one is opened, and the operation runs again there (a read then
+   * simply misses).
    */
-  private async guarded<T>(what: string, operation: () => Promise<T>): Promise<T> {
-    if (this.closed) throw new Error(`cannot ${what} the cache ${this.file}: it is closed`);
+  private async guarded<T>(operation: CacheOperation, run: () => Promise<T>, { repair = !this.readOnly }: { repair?: boolean } = {}): Promise<T> {
+    if (this.closed) throw new CacheOperationError(operation, `${this.file} is closed`, { file: this.file, reason: "closed", fix: "open the cache again", noCacheHint: false });
+    if (this.broken) throw this.operationError(operation, this.broken);
     try {
-      return await operation();
+      return await run();
     } catch (error) {
-      if (!isUnreadableDatabaseError(error)) throw error;
-      // Renamed before closing, so the WAL SQLite drops on close stays with the file kept for a post-mortem.
-      setAsideUnreadableDatabase(this.options, error, this.fileIdentity);
+      if (!repair || !isDamagedDatabaseError(error)) throw this.operationError(operation, error);
+      let outcome: ReturnType<typeof setAsideDamagedDatabase>;
+      try {
+        // Renamed before closing, so the WAL SQLite drops on close stays with the file kept for a post-mortem.
+        outcome = setAsideDamagedDatabase(this.options, error, this.fileIdentity);
+      } catch (renameError) {
+        throw this.operationError(operation, cannotSetAsideError(this.options, error, renameError));
+      }
+      if (outcome.kind === "in-use") {
+        throw new CacheOperationError(
+          operation,
+          `SQLite reports ${this.file} damaged (${describeError(error)}), but ${outcome.why}, so it was left in place`,
+          { file: this.file, reason: "damaged-in-use", fix: "try again once the other run has finished", cause: error },
+        );
+      }
       await this.db.destroy().catch(() => {});
-      ({ db: this.db, native: this.native, fileIdentity: this.fileIdentity } = await openCacheDatabase(this.options));
-      return await operation();
+      try {
+        ({ db: this.db, native: this.native, fileIdentity: this.fileIdentity, outdated: this.outdated } = await openCacheDatabase(this.options));
+      } catch (reopenError) {
+        this.broken = unavailable(this.options, reopenError);
+        throw this.operationError(operation, reopenError);
+      }
+      try {
+        return await run();
+      } catch (again) {
+        throw this.operationError(operation, again);
+      }
     }
   }
+
+  private operationError(operation: CacheOperation, error: unknown): CacheOperationError {
+    if (error instanceof CacheOperationError) return error;
+    if (error instanceof CacheUnavailableError) {
+      return new CacheOperationError(operation, error.problem, { file: this.file, reason: error.reason, fix: error.fix, cause: error });
+    }
+    const { reason, problem, fix } = diagnose(this.file, error, this.options);
+    return new CacheOperationError(operation, problem, { file: this.file, reason, fix, cause: error });
+  }
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Why the stored bytes do not match their checksums, or null when they do. */
+function checksumMismatch(chain: Buffer, chainSha256: string, raw: Uint8Array | null, rawSha256: string | null): string | null {
+  const actual = sha256Hex(chain);
+  if (actual !== chainSha256) return `chain sha256 ${actual.slice(0, 12)}…, stored ${String(chainSha256).slice(0, 12)}…`;
+  if ((raw === null) !== (rawSha256 === null)) return raw === null ? "its raw payload is missing" : "its raw payload has no checksum";
+  if (raw !== null && sha256Hex(raw) !== rawSha256) return "raw payload sha256 differs from the stored one";
+  return null;
 }
 
 function fileSize(file: string): number {

@@ -29,6 +29,8 @@ describe("the config schema", () => {
       market_hours: { open_ttl: "5m", holidays: [], early_closes: [] },
       store_raw: false,
       busy_timeout_ms: 5000,
+      max_entry_bytes: 64 * 1024 * 1024,
+      read_only: false,
     });
   });
 
