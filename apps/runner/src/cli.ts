@@ -1,23 +1,34 @@
 #!/usr/bin/env node
 /**
  * nq-runner — `pnpm --filter runner start [options]` or `pnpm start -- [options]` at the repo root.
- * Exit codes: 0 a chain was produced; 1 no source answered; 2 the profile or the flags are wrong.
+ * Exit codes: 0 a chain was written; 1 no source answered (or the strict policy refused what answered);
+ * 2 the flags, the profile or a source's config is wrong; 3 the chain could not be written (the summary is
+ * still printed); 130/143 interrupted by SIGINT/SIGTERM (sources closed, no temporary file left).
  */
 import { fileURLToPath } from "node:url";
-import { Command, InvalidArgumentError } from "commander";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { ConfigError, isSourceError, type LogEntry } from "@nq/core";
-import { openProfileCache, resolveProfilePath, runProfile } from "./run.js";
+import { removeActiveTemporaries } from "./outputs.js";
+import { createProgressReporter, type ProgressReporter } from "./progress.js";
+import { EXIT, openProfileCache, resolveProfilePath, runProfile } from "./run.js";
 import { renderSummary } from "./summary.js";
 
 const PROFILES_DIR = fileURLToPath(new URL("../profiles", import.meta.url));
 // pnpm runs scripts in the package folder; INIT_CWD is where the user typed the command.
 const USER_CWD = process.env.INIT_CWD ?? process.cwd();
 
+const controller = new AbortController();
+let interrupted: NodeJS.Signals | null = null;
+let progress: ProgressReporter = createProgressReporter();
+let lastActivity: string | null = null;
+
 const program = new Command()
   .name("nq-runner")
   .description("Load a normalized NQ options chain through the sources of a profile, with fallback, a spend cap and a cache.")
   .showHelpAfterError()
-  .enablePositionalOptions();
+  .enablePositionalOptions()
+  // Parse errors throw instead of exiting, so they get exit code 2 like every other usage error.
+  .exitOverride();
 
 // Running a profile is the program's own action, so `--help` lists its flags first; `cache` is a subcommand.
 program
@@ -25,17 +36,22 @@ program
   .option("-c, --config <file>", "a profile file of your own (overrides --profile)")
   .option("-o, --out <dir>", "output folder (default: the profile's output.dir)")
   .option("-s, --source <name>", "use only this source from the profile (no fallback)")
-  .option("--as-of <time>", "the market time wanted (ISO 8601); default: the latest", parseIsoTime)
-  .option("--max-expirations <n>", "only the nearest N expirations", parsePositiveInt)
+  .option("--as-of <time>", "the market time wanted (ISO 8601, e.g. 2026-11-20T21:00:00Z); default: the latest", parseIsoTime)
+  .option("--max-expirations <n>", "only the nearest N expirations (a whole number ≥ 1)", parsePositiveInt)
   .option("--json", "print a machine-readable summary on stdout instead of the table")
   .option("--no-cache", "neither read nor write the cache")
   .option("--refresh", "ignore cached entries and fetch fresh (the cache is updated)")
   .option("-v, --verbose", "print every log line, not only warnings")
+  .addHelpText(
+    "after",
+    "\nExit codes: 0 chain written · 1 no source answered · 2 wrong flag, profile or config · 3 output not written · 130/143 interrupted (SIGINT/SIGTERM)",
+  )
   .action(async (flags: RunFlags) => {
     const profilePath = flags.config ? flags.config : resolveProfilePath(flags.profile, PROFILES_DIR, USER_CWD);
     const request: Record<string, unknown> = {};
     if (flags.asOf) request.asOf = flags.asOf;
     if (flags.maxExpirations) request.maxExpirations = flags.maxExpirations;
+    const verbose = flags.verbose ?? false;
     const { summary, exitCode } = await runProfile({
       profilePath,
       cwd: USER_CWD,
@@ -44,14 +60,21 @@ program
       useCache: flags.cache,
       refresh: flags.refresh ?? false,
       request,
-      onLog: (entry) => printLog(entry, flags.verbose ?? false),
+      signal: controller.signal,
+      onLog: (entry) => printLog(entry, verbose),
+      onProgress: (source, update) => {
+        lastActivity = `${source}: ${update.stage}`;
+        progress.update(source, update);
+      },
     });
+    progress.stop();
+    if (interrupted) return;
     if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-    else (exitCode === 0 ? process.stdout : process.stderr).write(renderSummary(summary));
-    process.exitCode = exitCode;
+    else (exitCode === EXIT.ok ? process.stdout : process.stderr).write(renderSummary(summary));
+    process.exitCode = exitCode === EXIT.noSource && summary.attempts.some((a) => a.error?.kind === "config") ? EXIT.usage : exitCode;
   });
 
-const cache = program.command("cache").description("inspect or empty the profile's cache");
+const cache = program.command("cache").description("inspect or empty the profile's cache (--profile before or after `cache`)");
 for (const [name, description] of [
   ["stats", "entries, size, hit rate and spend saved"],
   ["purge", "delete expired entries"],
@@ -60,11 +83,15 @@ for (const [name, description] of [
   cache
     .command(name)
     .description(description)
-    .option("-p, --profile <name>", "profile whose cache to use", "default")
+    .option("-p, --profile <name>", "profile whose cache to use (default: default)")
     .option("-c, --config <file>", "a profile file of your own")
     .option("--json", "machine-readable output")
-    .action(async (flags: { profile: string; config?: string; json?: boolean }) => {
-      const profilePath = flags.config ?? resolveProfilePath(flags.profile, PROFILES_DIR, USER_CWD);
+    .action(async (flags: { profile?: string; config?: string; json?: boolean }) => {
+      // `--profile X cache stats` puts the flag on the program; `cache stats --profile X` on the command.
+      const outer = program.opts<{ profile?: string; config?: string; json?: boolean }>();
+      const config = flags.config ?? outer.config;
+      const profilePath = config ?? resolveProfilePath(flags.profile ?? outer.profile, PROFILES_DIR, USER_CWD);
+      const json = flags.json ?? outer.json;
       const opened = await openProfileCache(profilePath, { cwd: USER_CWD, onLog: (entry) => printLog(entry, false) });
       if (!opened) throw new ConfigError("config", `${profilePath} has no enabled "cache" section`, { path: "cache" });
       try {
@@ -73,9 +100,9 @@ for (const [name, description] of [
           name === "stats"
             ? await opened.stats(now)
             : name === "purge"
-              ? { purged: await opened.purgeExpired(now) }
-              : { cleared: await opened.clear() };
-        if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+              ? { location: opened.location, purged: await opened.purgeExpired(now) }
+              : { location: opened.location, cleared: await opened.clear() };
+        if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         else for (const [key, value] of Object.entries(result)) process.stdout.write(`${key.padEnd(16)} ${formatValue(key, value)}\n`);
       } finally {
         await opened.close();
@@ -100,7 +127,7 @@ function printLog(entry: LogEntry, verbose: boolean): void {
   if (!verbose && (entry.level === "debug" || entry.level === "info")) return;
   // Error messages already start with their source's name.
   const prefix = entry.source && !entry.message.startsWith(`${entry.source}:`) ? ` ${entry.source}:` : "";
-  process.stderr.write(`[${entry.level}]${prefix} ${entry.message}\n`);
+  progress.line(`[${entry.level}]${prefix} ${entry.message}`);
 }
 
 function formatValue(key: string, value: unknown): string {
@@ -112,25 +139,69 @@ function formatValue(key: string, value: unknown): string {
 
 function parsePositiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("expected a positive whole number");
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive whole number (1, 2, 3, …), got "${value}"`);
   return n;
 }
 
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+
 function parseIsoTime(value: string): string {
-  if (Number.isNaN(Date.parse(value))) throw new InvalidArgumentError("expected an ISO 8601 time such as 2026-11-20T21:00:00Z");
+  if (!ISO_TIME.test(value.trim()) || Number.isNaN(Date.parse(value))) {
+    throw new InvalidArgumentError(`expected an ISO 8601 time such as 2026-11-20T21:00:00Z or 2026-11-20, got "${value}"`);
+  }
   return new Date(value).toISOString();
 }
+
+/**
+ * SIGINT/SIGTERM: abort the run (the registry stops, every open source is closed), remove this run's
+ * temporary files, say what was left undone, and exit within 2 s whatever a plugin does. A second signal
+ * exits at once.
+ */
+function onSignal(signal: NodeJS.Signals): void {
+  const code = signal === "SIGINT" ? EXIT.sigint : EXIT.sigterm;
+  process.exitCode = code;
+  if (interrupted) {
+    removeActiveTemporaries();
+    process.exit(code);
+  }
+  interrupted = signal;
+  progress.stop();
+  process.stderr.write(
+    `\ninterrupted by ${signal}: partial run, no chain was written${lastActivity ? ` (was at ${lastActivity})` : ""}; closing sources and removing temporary files. Exit code ${code}.\n`,
+  );
+  controller.abort(new Error(`interrupted by ${signal}`));
+  removeActiveTemporaries();
+  // Sources get a moment to close their browsers and sockets; then the process goes, whatever is pending.
+  setTimeout(() => {
+    removeActiveTemporaries();
+    process.exit(code);
+  }, 1500).unref();
+}
+process.on("SIGINT", onSignal);
+process.on("SIGTERM", onSignal);
 
 // `pnpm start -- --profile x` hands the script a literal "--" first; it separates pnpm's flags, not ours.
 const argv = process.argv.slice(2);
 if (argv[0] === "--") argv.shift();
+// --json: the progress spinner stays off the terminal's stdout anyway; keep stderr plain lines for logs.
+if (argv.includes("--json")) progress = createProgressReporter({ tty: false });
 
 program.parseAsync(argv, { from: "user" }).catch((error: unknown) => {
+  progress.stop();
+  if (interrupted) {
+    process.exitCode = interrupted === "SIGINT" ? EXIT.sigint : EXIT.sigterm;
+    return;
+  }
+  if (error instanceof CommanderError) {
+    // Commander has printed the message (and the help); --help and --version are not errors.
+    process.exitCode = error.exitCode === 0 ? 0 : EXIT.usage;
+    return;
+  }
   if (isSourceError(error)) {
     process.stderr.write(`error: ${error.message}\n`);
-    process.exitCode = error instanceof ConfigError ? 2 : 1;
+    process.exitCode = error instanceof ConfigError || error.kind === "config" ? EXIT.usage : EXIT.noSource;
     return;
   }
   process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exitCode = 1;
+  process.exitCode = EXIT.noSource;
 });

@@ -3,6 +3,7 @@
  * the configuration is found before any source is contacted or any file is written: a bad profile never
  * leaves a half-made output folder behind.
  */
+import { existsSync, readdirSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import {
   ConfigError,
@@ -12,16 +13,19 @@ import {
   runSources,
   SpendLedger,
   toChainRequest,
+  type CacheDefinition,
   type ChainRequest,
   type LoadedProfile,
   type LogEntry,
-  type Logger,
   type ManagedChainCache,
+  type ProgressUpdate,
   type RegistryEntry,
+  type Source,
+  type SourceDefinition,
 } from "@nq/core";
-import { writeChainOutputs } from "./outputs.js";
+import { OutputError, removeStaleTemporaries, writeChainOutputs, type WrittenOutputs } from "./outputs.js";
 import { loadCachePlugin, loadSourcePlugin } from "./plugin-loader.js";
-import { noticesFor, type RunSummary } from "./summary.js";
+import { noticesFor, type RunSummary, type SourceSpend } from "./summary.js";
 
 export interface RunnerOptions {
   profilePath: string;
@@ -37,8 +41,22 @@ export interface RunnerOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   onLog?: (entry: LogEntry) => void;
+  /** Every source's progress (request, series, bytes, spend so far), tagged with its name. */
+  onProgress?: (source: string, update: ProgressUpdate) => void;
+  /**
+   * Aborts the run (SIGINT/SIGTERM): the registry stops, and every source opened so far is closed at once —
+   * browsers and sockets too — even one whose load ignores the signal.
+   */
+  signal?: AbortSignal;
   now?: () => Date;
 }
+
+/**
+ * Exit codes: 0 a chain was written; 1 no source answered (or the strict policy refused what answered);
+ * 2 the profile, the flags or a source's config is wrong (nothing is written); 3 the chain could not be
+ * written (the summary is still printed); 130/143 interrupted by SIGINT/SIGTERM.
+ */
+export const EXIT = { ok: 0, noSource: 1, usage: 2, output: 3, sigint: 130, sigterm: 143 } as const;
 
 export interface RunnerOutcome {
   summary: RunSummary;
@@ -54,26 +72,61 @@ export async function runProfile(options: RunnerOptions): Promise<RunnerOutcome>
     dotenvFiles: [resolve(cwd, ".env"), resolve(resolve(cwd, options.profilePath), "..", ".env")],
   });
   const { profile } = loaded;
-  const entries = await buildRegistryEntries(loaded, options.forceSource);
-  const cache = options.useCache === false ? null : await openCache(loaded, log, now);
+  const liveSources = new Set<Source>();
+  const entries = (await buildRegistryEntries(loaded, options.forceSource)).map((entry) => trackSources(entry, liveSources));
   const request = toChainRequest(profile, options.request);
+  const outDir = options.outDir ? resolve(cwd, options.outDir) : resolve(loaded.baseDir, profile.output.dir);
+  // Everything about the configuration is known to be right: from here on, nothing is a usage error.
+  const cacheDefinition = options.useCache === false ? null : await loadCacheDefinition(loaded);
+  const stale = await removeStaleTemporaries(outDir);
+  if (stale.length) log.info(`removed ${stale.length} temporary file(s) left by an interrupted run: ${stale.join(", ")}`);
+  let cacheUnavailable: string | null = null;
+  let cache: ManagedChainCache | null = null;
+  if (cacheDefinition) {
+    try {
+      cache = await cacheDefinition.definition.create(cacheDefinition.config, { log: log.child("cache"), baseDir: loaded.baseDir, now });
+    } catch (error) {
+      cacheUnavailable = error instanceof Error ? error.message : String(error);
+      log.warn(`the cache could not be opened, so this run goes on without it: ${cacheUnavailable}`);
+    }
+  }
   const firstChoice = entries[0]?.name ?? null;
+  const closeLive = () => {
+    for (const source of liveSources) void source.close?.().catch(() => {});
+  };
+  options.signal?.addEventListener("abort", closeLive, { once: true });
+  const spend = new SpendLedger(profile.run_cost_limit_usd, now);
 
   try {
     const result = await runSources(entries, {
       request,
       policy: options.forceSource ? "strict" : profile.fallback,
       log,
-      spend: new SpendLedger(profile.run_cost_limit_usd, now),
+      spend,
       cache,
       refresh: options.refresh ?? false,
       retries: profile.retries,
       now,
       baseDir: loaded.baseDir,
+      quality: { staleQuoteThresholdMs: profile.quality.stale_quote_minutes * 60_000, maxMissingBidAskShare: profile.quality.max_missing_bid_ask_share },
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
-    const outDir = options.outDir ? resolve(cwd, options.outDir) : resolve(loaded.baseDir, profile.output.dir);
-    const outputs = result.chain ? writeChainOutputs(result.chain, outDir) : null;
+    let outputs: WrittenOutputs | null = null;
+    let outputError: OutputError | null = null;
+    if (result.chain) {
+      try {
+        outputs = await writeChainOutputs(result.chain, outDir, { request, ...(options.signal ? { signal: options.signal } : {}) });
+      } catch (error) {
+        if (!(error instanceof OutputError)) throw error;
+        outputError = error;
+        log.error(error.message);
+      }
+    }
     const { contracts: _contracts, ...chainWithoutContracts } = result.chain ?? { contracts: null };
+    const notices = noticesFor(result, firstChoice);
+    if (cacheUnavailable) notices.push(`CACHE UNAVAILABLE: this run did not use the cache (${cacheUnavailable}).`);
+    if (outputError) notices.push(`NOT WRITTEN: ${outputError.message}`);
     const summary: RunSummary = {
       profile: profile.profile_name,
       policy: result.policy,
@@ -82,20 +135,52 @@ export async function runProfile(options: RunnerOptions): Promise<RunnerOutcome>
       firstChoice,
       substituted: result.substituted,
       attempts: result.attempts,
-      notices: noticesFor(result, firstChoice),
-      chain: result.chain ? (chainWithoutContracts as RunSummary["chain"]) : null,
+      notices,
+      request,
+      chain: result.chain ? ({ ...chainWithoutContracts, metadata: { ...result.chain.metadata, request } } as RunSummary["chain"]) : null,
+      incomplete: result.chain ? !result.chain.metadata.complete : false,
       outputs,
+      outputError: outputError ? { file: outputError.file, code: outputError.code, message: outputError.message } : null,
       spendUsd: result.spendUsd,
+      estimatedUsd: spend.totalEstimatedUsd,
+      spendBySource: spendBySource(result.attempts),
       cache: {
         enabled: cache !== null,
         location: cache?.location ?? null,
         savedUsd: result.attempts.reduce((sum, attempt) => sum + attempt.savedUsd, 0),
+        unavailable: cacheUnavailable,
       },
     };
-    return { summary, exitCode: result.ok ? 0 : 1 };
+    return { summary, exitCode: !result.ok ? EXIT.noSource : outputError ? EXIT.output : EXIT.ok };
   } finally {
-    await cache?.close();
+    options.signal?.removeEventListener("abort", closeLive);
+    await cache?.close().catch((error: unknown) => log.warn(`could not close the cache: ${error instanceof Error ? error.message : String(error)}`));
   }
+}
+
+function spendBySource(attempts: RunSummary["attempts"]): SourceSpend[] {
+  return attempts.filter((a) => a.outcome !== "skipped").map((a) => ({ source: a.source, estimatedUsd: a.estimatedUsd, spentUsd: a.spendUsd }));
+}
+
+/** Wraps an entry's definition so every Source it creates is known until it is closed. */
+function trackSources(entry: RegistryEntry, live: Set<Source>): RegistryEntry {
+  const definition = entry.definition;
+  if (!definition) return entry;
+  const tracked: SourceDefinition<unknown> = Object.assign(Object.create(definition) as SourceDefinition<unknown>, {
+    create: async (config: unknown, context: Parameters<SourceDefinition<unknown>["create"]>[1]) => {
+      const source = await definition.create(config, context);
+      live.add(source);
+      const close = source.close?.bind(source);
+      if (close) {
+        source.close = async () => {
+          live.delete(source);
+          await close();
+        };
+      }
+      return source;
+    },
+  });
+  return { ...entry, definition: tracked };
 }
 
 /**
@@ -134,7 +219,8 @@ async function buildRegistryEntries(loaded: LoadedProfile, forceSource: string |
   return entries;
 }
 
-async function openCache(loaded: LoadedProfile, log: Logger, now: () => Date): Promise<ManagedChainCache | null> {
+/** The profile's cache plugin and its validated config; a wrong field is a ConfigError (exit 2). Null when off. */
+async function loadCacheDefinition(loaded: LoadedProfile): Promise<{ definition: CacheDefinition<unknown>; config: unknown } | null> {
   const settings = loaded.profile.cache;
   if (!settings || !settings.enabled) return null;
   const { enabled: _enabled, plugin, ...config } = settings;
@@ -144,18 +230,39 @@ async function openCache(loaded: LoadedProfile, log: Logger, now: () => Date): P
     const lines = parsed.error.issues.map((issue) => `cache.${issue.path.map(String).join(".")}: ${issue.message}`);
     throw new ConfigError("config", `invalid profile ${loaded.path}:\n  - ${lines.join("\n  - ")}`, { path: lines[0]?.split(":")[0] ?? "cache" });
   }
-  return definition.create(parsed.data, { log: log.child("cache"), baseDir: loaded.baseDir, now });
+  return { definition, config: parsed.data };
 }
 
 /** Opens the profile's cache for the `cache` commands; null when the profile has none. */
-export async function openProfileCache(profilePath: string, options: { cwd?: string; onLog?: (entry: LogEntry) => void } = {}) {
+export async function openProfileCache(profilePath: string, options: { cwd?: string; env?: NodeJS.ProcessEnv; onLog?: (entry: LogEntry) => void } = {}): Promise<ManagedChainCache | null> {
   const cwd = options.cwd ?? process.cwd();
-  const loaded = loadProfile(resolve(cwd, profilePath));
-  return openCache(loaded, createLogger(options.onLog ?? (() => {})), () => new Date());
+  const loaded = loadProfile(resolve(cwd, profilePath), { env: options.env ?? process.env, dotenvFiles: [resolve(cwd, ".env"), resolve(resolve(cwd, profilePath), "..", ".env")] });
+  const found = await loadCacheDefinition(loaded);
+  if (!found) return null;
+  return found.definition.create(found.config, { log: createLogger(options.onLog ?? (() => {})).child("cache"), baseDir: loaded.baseDir, now: () => new Date() });
 }
 
+/**
+ * A profile name (from `profilesDir`) or a file path. An unknown name is a ConfigError that lists the
+ * profiles there is.
+ */
 export function resolveProfilePath(value: string | undefined, profilesDir: string, cwd: string): string {
   const name = value ?? "default";
   if (name.endsWith(".json") || name.includes("/") || isAbsolute(name)) return resolve(cwd, name);
-  return resolve(profilesDir, `${name}.json`);
+  const file = resolve(profilesDir, `${name}.json`);
+  if (!existsSync(file)) {
+    const known = listProfiles(profilesDir);
+    throw new ConfigError("config", `--profile ${name}: no such profile in ${profilesDir} (available: ${known.join(", ") || "none"}); or give a file with --config`, {
+      path: "--profile",
+    });
+  }
+  return file;
+}
+
+export function listProfiles(profilesDir: string): string[] {
+  try {
+    return readdirSync(profilesDir).filter((name) => name.endsWith(".json")).map((name) => name.slice(0, -".json".length)).sort();
+  } catch {
+    return [];
+  }
 }

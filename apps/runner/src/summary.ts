@@ -2,8 +2,15 @@
  * The summary a person reads after a run: which source answered and why the others did not, what the
  * chain holds, how trustworthy it is, and — said out loud — substitution, delay and sample data.
  */
-import type { Attempt, OptionsChain, RunResult } from "@nq/core";
+import type { Attempt, ChainRequest, OptionsChain, RunResult } from "@nq/core";
 import type { WrittenOutputs } from "./outputs.js";
+
+/** What one source was estimated to cost before buying, and what it spent. */
+export interface SourceSpend {
+  source: string;
+  estimatedUsd: number;
+  spentUsd: number;
+}
 
 export interface RunSummary {
   profile: string;
@@ -14,10 +21,26 @@ export interface RunSummary {
   substituted: boolean;
   attempts: Attempt[];
   notices: string[];
+  /** The request the run asked every source (after the profile and the flags). */
+  request: ChainRequest;
   chain: Omit<OptionsChain, "contracts"> | null;
+  /** True when the chain that answered is not complete (see `chain.metadata.incompleteReasons`). */
+  incomplete: boolean;
   outputs: WrittenOutputs | null;
+  /** Why the outputs could not be written (exit code 3); null when they were, or when there was no chain. */
+  outputError: { file: string; code: string | null; message: string } | null;
+  /** USD spent this run (all sources). */
   spendUsd: number;
-  cache: { enabled: boolean; location: string | null; savedUsd: number };
+  /** USD the paid sources priced their plans at before buying. */
+  estimatedUsd: number;
+  spendBySource: SourceSpend[];
+  cache: {
+    enabled: boolean;
+    location: string | null;
+    savedUsd: number;
+    /** Why the cache could not be opened (the run went on without it); null when it opened or was off by choice. */
+    unavailable: string | null;
+  };
 }
 
 /** The warnings that must not be missed, in the order a trader needs them. */
@@ -31,7 +54,17 @@ export function noticesFor(result: RunResult, firstChoice: string | null): strin
   }
   if (meta?.sample) notices.push("SAMPLE DATA: these numbers are generated for demonstration, not market data. Do not trade on them.");
   if (meta?.delayed) notices.push(`DELAYED: "${meta.source}" data is not live; it is as of ${meta.asOf}.`);
-  if (meta && !meta.complete) notices.push(`INCOMPLETE: "${meta.source}" said its data is partial.`);
+  if (meta && !meta.complete) {
+    const reasons = meta.incompleteReasons?.length ? meta.incompleteReasons : ["the source said its data is partial"];
+    notices.push(`INCOMPLETE: the "${meta.source}" chain is partial: ${reasons.join("; ")}.`);
+  }
+  for (const attempt of result.attempts) {
+    if (attempt.outcome === "incomplete" && attempt.source !== result.source) {
+      notices.push(`INCOMPLETE: "${attempt.source}" answered with a partial chain that was not used (${attempt.reason ?? "no reason given"}).`);
+    } else if (attempt.outcome === "failed" && attempt.reason?.includes("incomplete chain refused")) {
+      notices.push(`INCOMPLETE: "${attempt.source}" answered with a partial chain, refused under the "strict" policy (${attempt.reason}).`);
+    }
+  }
   if (meta?.cache === "hit") notices.push(`FROM CACHE: "${meta.source}" chain fetched at ${meta.fetchedAt}, served from the cache.`);
   for (const warning of meta?.warnings ?? []) notices.push(`note: ${warning}`);
   return notices;
@@ -44,14 +77,15 @@ export function renderSummary(summary: RunSummary): string {
   out.push("Sources (in priority order)");
   out.push(
     table(
-      ["#", "source", "outcome", "cache", "tries", "time", "spend", "reason"],
+      ["#", "source", "outcome", "cache", "tries", "time", "estimated", "spent", "reason"],
       summary.attempts.map((a, i) => [
         String(i + 1),
         a.source,
-        a.outcome === "success" && a.source === summary.source ? "ANSWERED" : a.outcome,
+        outcomeLabel(a, summary.source),
         a.cache,
         String(a.tries),
         `${a.durationMs} ms`,
+        a.estimatedUsd > 0 ? usd(a.estimatedUsd) : "-",
         usd(a.spendUsd),
         a.reason ?? "",
       ]),
@@ -66,15 +100,20 @@ export function renderSummary(summary: RunSummary): string {
     const s = chain.optionsSummary;
     const q = chain.qualityMetrics;
     const m = chain.metadata;
+    const underlyings = s.underlyings ?? [];
     out.push("");
     out.push("Chain");
     out.push(
       table(
         [],
         [
-          ["source", `${m.source}${m.sample ? " (SAMPLE DATA)" : ""}${m.delayed ? " (delayed)" : ""}`],
+          ["source", `${m.source}${m.sample ? " (SAMPLE DATA)" : ""}${m.delayed ? " (delayed)" : ""}${m.complete ? "" : " (INCOMPLETE)"}`],
           ["as of", `${m.asOf}  (fetched ${m.fetchedAt})`],
-          ["underlying", `${s.underlying}${s.underlyingPrice === null ? "" : ` @ ${s.underlyingPrice}`}`],
+          ["as-of reason", m.asOfReason ?? (summary.request.asOf ? "requested" : "the latest the source had")],
+          ...(m.complete ? [] : (m.incompleteReasons?.length ? m.incompleteReasons : ["the source said its data is partial"]).map((reason): [string, string] => ["INCOMPLETE", reason])),
+          ...(underlyings.length
+            ? underlyings.map((u, i): [string, string] => [i === 0 ? (underlyings.length > 1 ? "underlyings" : "underlying") : "", underlyingLine(u)])
+            : [["underlying", `${s.underlying}${s.underlyingPrice === null ? "" : ` @ ${s.underlyingPrice}`}`] as [string, string]]),
           ["contracts", `${s.total} (${s.calls} calls, ${s.puts} puts)`],
           ["expirations", `${s.expirations.length}: ${s.expirations.join(", ")}`],
           ["strikes", chain.strikeRange ? `${chain.strikeRange.min} – ${chain.strikeRange.max} (${chain.strikeRange.distinct} distinct)` : "none"],
@@ -87,12 +126,13 @@ export function renderSummary(summary: RunSummary): string {
       table(
         [],
         [
-          ["rows received", `${q.rowsReceived} (invalid ${q.invalidRows}, duplicates ${q.duplicateRows}, outside request ${q.filteredRows})`],
+          ["rows received", `${q.rowsReceived} (invalid ${q.invalidRows}, duplicates ${q.duplicateRows}${q.conflictingDuplicates ? ` of which ${q.conflictingDuplicates} conflicting` : ""}, outside request ${q.filteredRows})`],
           ["missing bid/ask", pct(q.missingBidAskShare)],
           ["crossed quotes", String(q.crossedQuotes)],
           ["zero open interest", pct(q.zeroOpenInterestShare)],
           ["missing open interest", pct(q.missingOpenInterestShare)],
           ["stale quotes", `${q.staleQuotes} (older than ${Math.round(q.staleQuoteThresholdMs / 60000)} min before as-of)`],
+          ...(q.futureQuoteTimes ? [["quotes after as-of", String(q.futureQuoteTimes)] as [string, string]] : []),
           ...Object.entries(q.invalidReasons).map(([reason, count]): [string, string] => ["invalid", `${count} × ${reason}`]),
         ],
       ),
@@ -103,10 +143,29 @@ export function renderSummary(summary: RunSummary): string {
     out.push("Outputs");
     out.push(table([], [["JSON", summary.outputs.json], ["CSV", summary.outputs.csv]]));
     out.push("");
+  } else if (summary.outputError) {
+    out.push("Outputs");
+    out.push(`  NOT WRITTEN: ${summary.outputError.message}`);
+    out.push("");
   }
-  const cache = summary.cache.enabled ? `cache ${summary.cache.location ?? "on"} · saved ${usd(summary.cache.savedUsd)}` : "cache off";
-  out.push(`Spend this run: ${usd(summary.spendUsd)} · ${cache}`);
+  const cache = summary.cache.unavailable
+    ? `cache UNAVAILABLE, this run did not use it (${summary.cache.unavailable})`
+    : summary.cache.enabled
+      ? `cache ${summary.cache.location ?? "on"} · saved ${usd(summary.cache.savedUsd)}`
+      : "cache off";
+  const estimated = summary.estimatedUsd > 0 ? ` (estimated ${usd(summary.estimatedUsd)})` : "";
+  out.push(`Spend this run: ${usd(summary.spendUsd)} spent${estimated} · ${cache}`);
   return `${out.join("\n")}\n`;
+}
+
+function outcomeLabel(attempt: Attempt, answered: string | null): string {
+  if (attempt.source === answered) return attempt.outcome === "incomplete" ? "ANSWERED (INCOMPLETE)" : "ANSWERED";
+  return attempt.outcome === "incomplete" ? "INCOMPLETE" : attempt.outcome;
+}
+
+function underlyingLine(u: NonNullable<OptionsChain["optionsSummary"]["underlyings"]>[number]): string {
+  const price = u.price === null ? "price unknown" : `@ ${u.price}${u.basis ? ` (${u.basis}` : " ("}${u.time ? `${u.basis ? ", " : ""}${u.time}` : ""})`;
+  return `${u.symbol} ${price.replace(" ()", "")} · ${u.expirations.length} expiration${u.expirations.length === 1 ? "" : "s"}, ${u.contracts} contracts`;
 }
 
 function table(header: string[], rows: string[][]): string {
