@@ -337,55 +337,129 @@ function sessionEvents(day: GeneratedDay, session: TradeSession, wanted: Set<num
 }
 
 type Stamped = { ts_recv: bigint; hd: { instrument_id: number } };
-const byTime = (a: Stamped, b: Stamped) => (a.ts_recv < b.ts_recv ? -1 : a.ts_recv > b.ts_recv ? 1 : a.hd.instrument_id - b.hd.instrument_id);
-const levelsOf = (e: BookEvent): [Mbp1Msg["levels"][0]] => [{ bid_px: px(e.bid), ask_px: px(e.ask), bid_sz: e.bidSize, ask_sz: e.askSize, bid_ct: 1, ask_ct: 1 }];
+
+/**
+ * Merges per-instrument lists, each already in time order, into one ordered by (ts_recv, instrument_id):
+ * a binary heap on exact numeric keys (ns since `base`; a session spans far less than 2^53 ns).
+ */
+function mergeByTime<T extends Stamped>(lists: T[][], base: bigint): T[] {
+  const live = lists.filter((l) => l.length > 0);
+  const pos = new Int32Array(live.length);
+  const key = (l: number) => Number(live[l]![pos[l]!]!.ts_recv - base);
+  const keys = new Float64Array(live.length);
+  const less = (a: number, b: number) => keys[a]! < keys[b]! || (keys[a] === keys[b] && live[a]![pos[a]!]!.hd.instrument_id < live[b]![pos[b]!]!.hd.instrument_id);
+  const heap: number[] = [];
+  const down = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
+      if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+      i = m;
+    }
+  };
+  live.forEach((_, l) => {
+    keys[l] = key(l);
+    heap.push(l);
+  });
+  for (let i = (heap.length >> 1) - 1; i >= 0; i--) down(i);
+  const out: T[] = [];
+  while (heap.length > 0) {
+    const l = heap[0]!;
+    out.push(live[l]![pos[l]!]!);
+    pos[l] = pos[l]! + 1;
+    if (pos[l]! < live[l]!.length) {
+      keys[l] = key(l);
+    } else {
+      const last = heap.pop()!;
+      if (heap.length === 0) break;
+      heap[0] = last;
+    }
+    down(0);
+  }
+  return out;
+}
+
+/** Fixed-point prices, memoized: the market has few distinct prices. */
+const pxCache = new Map<number, bigint>();
+function pxc(points: number): bigint {
+  let v = pxCache.get(points);
+  if (v === undefined) {
+    if (pxCache.size > 100_000) pxCache.clear();
+    v = px(points);
+    pxCache.set(points, v);
+  }
+  return v;
+}
+
+type Levels = [Mbp1Msg["levels"][0]];
+/** One levels array per book event of a session (by its index k), shared by every record that carries it; records are never mutated. */
+function levelsMaker(): (e: BookEvent) => Levels {
+  const made: Levels[] = [];
+  return (e) => (made[e.index] ??= [{ bid_px: pxc(e.bid), ask_px: pxc(e.ask), bid_sz: e.bidSize, ask_sz: e.askSize, bid_ct: 1, ask_ct: 1 }]);
+}
 
 export function tradeRecords(day: GeneratedDay, session: TradeSession, wanted: Set<number>, startNs: bigint, endNs: bigint): TradeMsg[] {
-  const out: TradeMsg[] = [];
+  const lists: TradeMsg[][] = [];
   for (const instrument of [...day.futures, ...day.options]) {
     if (!wanted.has(instrument.instrumentId)) continue;
+    const out: TradeMsg[] = [];
+    lists.push(out);
     for (const t of instrumentTrades(instrument, session)) {
       if (t.tsNs < startNs || t.tsNs >= endNs) continue;
-      out.push({ hd: header(RType.Mbp0, t.instrumentId, t.tsNs), price: px(t.price), size: t.size, action: "T", side: t.side, flags: 0x80, depth: 0, ts_recv: t.tsNs, ts_in_delta: 0, sequence: t.index });
+      out.push({ hd: header(RType.Mbp0, t.instrumentId, t.tsNs), price: pxc(t.price), size: t.size, action: "T", side: t.side, flags: 0x80, depth: 0, ts_recv: t.tsNs, ts_in_delta: 0, sequence: t.index });
     }
   }
-  return out.sort(byTime);
+  return mergeByTime(lists, session.openNs);
 }
 
 export function mbp1Records(day: GeneratedDay, session: TradeSession, wanted: Set<number>, startNs: bigint, endNs: bigint): Mbp1Msg[] {
-  const out: Mbp1Msg[] = [];
+  const lists: Mbp1Msg[][] = [];
   for (const s of sessionEvents(day, session, wanted)) {
+    const out: Mbp1Msg[] = [];
+    lists.push(out);
+    const levelsOf = levelsMaker();
     let sequence = 0;
     for (const e of mergeEvents(s)) {
       sequence += 1;
       if (e.tsNs < startNs || e.tsNs >= endNs) continue;
       if (e.kind === "book") {
-        out.push({ hd: header(RType.Mbp1, e.book.instrumentId, e.tsNs), price: px(e.book.bid), size: e.book.bidSize, action: "A", side: "B", flags: 0x80, depth: 0, ts_recv: e.tsNs, ts_in_delta: 0, sequence, levels: levelsOf(e.book) });
+        out.push({ hd: header(RType.Mbp1, e.book.instrumentId, e.tsNs), price: pxc(e.book.bid), size: e.book.bidSize, action: "A", side: "B", flags: 0x80, depth: 0, ts_recv: e.tsNs, ts_in_delta: 0, sequence, levels: levelsOf(e.book) });
       } else if (e.book) {
-        out.push({ hd: header(RType.Mbp1, e.trade.instrumentId, e.tsNs), price: px(e.trade.price), size: e.trade.size, action: "T", side: e.trade.side, flags: 0x80, depth: 0, ts_recv: e.tsNs, ts_in_delta: 0, sequence, levels: levelsOf(e.book) });
+        out.push({ hd: header(RType.Mbp1, e.trade.instrumentId, e.tsNs), price: pxc(e.trade.price), size: e.trade.size, action: "T", side: e.trade.side, flags: 0x80, depth: 0, ts_recv: e.tsNs, ts_in_delta: 0, sequence, levels: levelsOf(e.book) });
       }
     }
   }
-  return out.sort(byTime);
+  return mergeByTime(lists, session.openNs);
 }
 
 export function bboRecords(day: GeneratedDay, session: TradeSession, wanted: Set<number>, schema: BboSchema, startNs: bigint, endNs: bigint): BboMsg[] {
   const rtype = schema === "bbo-1s" ? RType.Bbo1S : RType.Bbo1M;
-  const out: BboMsg[] = [];
+  const intervalNs = Number(BBO_INTERVAL_NS[schema]);
+  const lists: BboMsg[][] = [];
   for (const s of sessionEvents(day, session, wanted)) {
+    const out: BboMsg[] = [];
+    lists.push(out);
+    const levelsOf = levelsMaker();
     const events = mergeEvents(s);
     let sequence = 0;
+    // The open is on a whole minute, so intervals can be counted from it in exact numbers.
+    const intervalOf = (t: bigint) => Math.floor(Number(t - session.openNs) / intervalNs);
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
       sequence += 1;
-      const end = bboIntervalEnd(e.tsNs, schema);
+      const index = intervalOf(e.tsNs);
       const next = events[i + 1];
-      if (next && bboIntervalEnd(next.tsNs, schema) === end) continue; // not the interval's last event
+      if (next && intervalOf(next.tsNs) === index) continue; // not the interval's last event
+      const end = session.openNs + BigInt(index + 1) * BBO_INTERVAL_NS[schema];
       if (end < startNs || end >= endNs || !e.book) continue;
       const trade = e.lastTrade;
       out.push({
         hd: header(rtype, e.book.instrumentId, e.tsNs),
-        price: trade ? px(trade.price) : UNDEF_PRICE,
+        price: trade ? pxc(trade.price) : UNDEF_PRICE,
         size: trade?.size ?? 0,
         side: trade?.side ?? "N",
         flags: 0x80,
@@ -395,7 +469,7 @@ export function bboRecords(day: GeneratedDay, session: TradeSession, wanted: Set
       });
     }
   }
-  return out.sort(byTime);
+  return mergeByTime(lists, session.openNs);
 }
 
 type MergedEvent =
