@@ -7,7 +7,15 @@
  * real upstream fixtures (ESH1, 2020-12-28) when `fixturesDir` points at them.
  *
  * It listens on 127.0.0.1 only. Faults (401, 403, 422, 429, 503, slow drip, reset mid-body, truncated
- * zstd) are switched with `setFault`. The runner's demo profile and @nq/cache-sqlite's benchmark use it.
+ * zstd, 206 partial symbols) are switched with `setFault`. The request log records, per range request,
+ * the record count and billable bytes, so `spend()` can total a query plan and `estimate()` can price an
+ * alternative without sending it. The runner's demo profile and @nq/cache-sqlite's benchmark use it.
+ *
+ * The generated market (nq-chain-generator.ts, market-events.ts, chicago-time.ts): definitions per UTC
+ * day; per Globex session (17:00 Chicago the evening before → 16:00 Chicago) a list of book events and
+ * trades per instrument, from which trades, mbp-1, bbo-1s and bbo-1m are derived; statistics (open
+ * interest, settlement, cleared volume) per trade date; the NQ futures under NQ.FUT. `bookAt`,
+ * `lastTradeAt`, `bboAt`, `sessionVolume`, `settlementPrice`, `futureBookAt`… give the expected values.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -54,7 +62,14 @@ export interface LocalDatabentoServerOptions {
   apiKeys?: string[];
   /** Datasets the keys are licensed for (default ["GLBX.MDP3"]); others answer 403 auth_no_dataset_entitlement. */
   entitledDatasets?: string[];
-  /** The dataset's available range (get_dataset_range); defaults 2019-07-07 and 2026-11-20T21:00:00Z. */
+  /**
+   * The dataset's available range (get_dataset_range); defaults 2019-07-07 and 2026-11-20T21:00:00Z.
+   * The end is exclusive and bounds ts_recv: records stamped at or after it do not exist yet (a start at
+   * or after it is 422 data_start_after_available_end, an end after it 422 data_end_after_available_end).
+   * The default end is 15:00 Chicago on Friday 2026-11-20, i.e. inside that day's session: its last hour,
+   * its closing bbo records (stamped 16:00:00) and its settlement / cleared volume are not published yet;
+   * Thursday 2026-11-19 is the last complete session.
+   */
   availableStart?: string;
   availableEnd?: string;
   /** USD per GB of uncompressed DBN, per schema; the local server's own rates, not Databento's. */
