@@ -1,7 +1,8 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts", "src/cli.ts"],
+  // hostile.ts: generated hostile inputs for the benchmark (not exported from the package).
+  entry: ["src/index.ts", "src/cli.ts", "src/hostile.ts"],
   format: ["esm"],
   dts: { entry: "src/index.ts" },
   sourcemap: true,

@@ -136,6 +136,18 @@ export class DbnDecoder implements AsyncIterable<DbnRecord> {
     return this.metadataValue;
   }
 
+  /** Visits the records held back by `metadata()`; a failure among them is kept like pump's. */
+  private drain(): void {
+    if (this.done) return;
+    try {
+      this.parser.drain();
+    } catch (error) {
+      this.done = true;
+      this.failure = { error };
+      void this.chunks.return(undefined).catch(() => undefined);
+    }
+  }
+
   /** Throws the failure met while pumping, once (later calls see a finished stream). */
   private rethrow(): void {
     const failure = this.failure;
@@ -148,7 +160,7 @@ export class DbnDecoder implements AsyncIterable<DbnRecord> {
    * already decoded are handed out without a generator frame per record.
    */
   [Symbol.asyncIterator](): AsyncIterator<DbnRecord> {
-    this.parser.drain();
+    this.drain();
     let batch: DbnRecord[] = [];
     let index = 0;
     const next = async (): Promise<IteratorResult<DbnRecord>> => {
@@ -181,7 +193,7 @@ export class DbnDecoder implements AsyncIterable<DbnRecord> {
    * objects, since the inner loop is synchronous.
    */
   async *batches(): AsyncGenerator<DbnRecord[]> {
-    this.parser.drain();
+    this.drain();
     for (;;) {
       if (this.queue.length > 0) {
         yield this.queue.splice(0, this.queue.length);
@@ -198,7 +210,7 @@ export class DbnDecoder implements AsyncIterable<DbnRecord> {
   /** Fast path: calls `visitor` per record with a DataView; no objects are created. */
   async visit(visitor: RecordVisitor): Promise<VisitResult> {
     this.fastVisitor = visitor;
-    this.parser.drain();
+    this.drain();
     while (!this.done) await this.pump();
     this.rethrow();
     return { metadata: this.metadataValue, version: this.parser.version, recordCount: this.parser.recordCount };

@@ -11,8 +11,13 @@ import {
   Schema,
   SType,
   zstdDecompress,
+  DbnParser,
+  isZstd,
+  MAX_ZSTD_BLOCK,
+  ZstdStreamDecoder,
   type DbnRecordV3,
 } from "./index.js";
+import { concat, frameHeader, rawBlocks, rleBlock, validDbn } from "./hostile.js";
 import { HAVE_FIXTURES, listFixtures, readFixture } from "./fixtures.test-support.js";
 
 // Property tests. The vitest run does a bounded number of cases; `pnpm fuzz` sets FUZZ_RUNS.
@@ -79,13 +84,47 @@ const metadata = fc
 
 const dbnFile = fc.record({ metadata, records: fc.array(anyRecord, { maxLength: 8 }) });
 
-/** Either decodes or throws DbnDecodeError; anything else fails the property. */
+/** Per-input resource bounds, asserted by every property below. */
+const MAX_MS_PER_INPUT = 2_000;
+/** Decompressed bytes allowed to wait for the parser (fzstd may emit 4 blocks in one push). */
+const MAX_AHEAD = 4 * MAX_ZSTD_BLOCK;
+
+/**
+ * Decodes `bytes` the way decodeDbnSync does (block-by-block zstd into the parser), checking
+ * that it ends within MAX_MS_PER_INPUT and that the decompressor never runs more than MAX_AHEAD
+ * bytes ahead of the parser: the memory bound, counted rather than sampled.
+ */
+function boundedDecode(bytes: Uint8Array, options: { fragment?: boolean; version?: number; upgrade?: boolean; compression?: "none" } = {}): void {
+  const start = performance.now();
+  const parser = new DbnParser(() => undefined, () => undefined, options);
+  if (options.compression !== "none" && isZstd(bytes)) {
+    let produced = 0;
+    for (const piece of new ZstdStreamDecoder().decode(bytes, true)) {
+      produced += piece.length;
+      parser.push(piece);
+      expect(produced - parser.position).toBeLessThanOrEqual(MAX_AHEAD + 2048);
+    }
+  } else {
+    parser.push(bytes);
+  }
+  parser.finish();
+  expect(performance.now() - start).toBeLessThan(MAX_MS_PER_INPUT);
+}
+
+/** Either decodes or throws DbnDecodeError, within the bounds; anything else fails the property. */
 function decodesOrRejects(bytes: Uint8Array, options = {}): void {
+  const start = performance.now();
   try {
     decodeDbnSync(bytes, options);
   } catch (error) {
     if (!(error instanceof DbnDecodeError)) throw error;
     expect(error.offset).toBeGreaterThanOrEqual(0);
+  }
+  expect(performance.now() - start).toBeLessThan(MAX_MS_PER_INPUT);
+  try {
+    boundedDecode(bytes, options);
+  } catch (error) {
+    if (!(error instanceof DbnDecodeError)) throw error;
   }
 }
 
@@ -169,6 +208,59 @@ describe("property: encoder-generated data", () => {
         }
       }),
       { numRuns: Math.min(RUNS, 5_000) },
+    );
+  }, TIMEOUT);
+});
+
+interface HostileFrame {
+  window: number;
+  singleSegment: boolean;
+  contentSize: number | null;
+  checksum: boolean;
+  blocks: { kind: string; byte?: number; size?: number; bytes?: Uint8Array; count?: number }[];
+  repeat: number;
+}
+
+describe("property: hand-built hostile zstd (issue 18)", () => {
+  // Frames built from the zstd syntax with arbitrary windows, content sizes and block mixes
+  // (RLE blocks up to 128 KiB, raw DBN, random "compressed" bytes), behind valid DBN or not.
+  const block = fc.oneof(
+    fc.record({ kind: fc.constant("rle" as const), byte: u8, size: fc.integer({ min: 0, max: 128 * 1024 }) }),
+    fc.record({ kind: fc.constant("raw" as const), bytes: fc.uint8Array({ maxLength: 64 }) }),
+    fc.record({ kind: fc.constant("dbn" as const), count: fc.integer({ min: 0, max: 5 }) }),
+    fc.record({ kind: fc.constant("garbage" as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 40 }) }),
+  );
+  const frame = fc.record({
+    window: u8,
+    singleSegment: fc.boolean(),
+    contentSize: fc.option(fc.integer({ min: 0, max: 2 ** 28 })),
+    checksum: fc.boolean(),
+    blocks: fc.array(block, { maxLength: 12 }),
+    repeat: fc.integer({ min: 1, max: 300 }),
+  });
+  function build(frames: HostileFrame[]): Uint8Array {
+    const parts: Uint8Array[] = [];
+    for (const f of frames) {
+      const header = frameHeader({ window: f.window, singleSegment: f.singleSegment, contentSize: f.singleSegment ? (f.contentSize ?? 0) % (1 << 20) : (f.contentSize ?? undefined), checksum: f.checksum });
+      const body: Uint8Array[] = [];
+      f.blocks.forEach((b, i) => {
+        const last = i === f.blocks.length - 1;
+        if (b.kind === "rle") for (let r = 0; r < f.repeat; r++) body.push(rleBlock(b.byte!, b.size!, last && r === f.repeat - 1));
+        else if (b.kind === "raw") body.push(rawBlocks(b.bytes!, last));
+        else if (b.kind === "dbn") body.push(rawBlocks(validDbn(b.count!), last));
+        else body.push(Uint8Array.from([(b.bytes!.length << 3) | 4 | (last ? 1 : 0), b.bytes!.length >> 5, 0]), b.bytes!);
+      });
+      parts.push(header, ...body, f.checksum ? new Uint8Array(4) : new Uint8Array(0));
+    }
+    return concat(parts);
+  }
+
+  it("decodes or throws DbnDecodeError within the time and memory bounds", () => {
+    fc.assert(
+      fc.property(fc.array(frame, { minLength: 1, maxLength: 3 }), (frames) => {
+        decodesOrRejects(build(frames));
+      }),
+      { numRuns: Math.ceil(RUNS / 3) },
     );
   }, TIMEOUT);
 });

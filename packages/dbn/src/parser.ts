@@ -17,16 +17,20 @@ export interface ParserOptions {
   version?: number;
   /** What to do with an rtype the version does not define: throw (default) or skip it. */
   unknownRType?: "error" | "skip";
+  /** Refuse metadata longer than this many bytes (default `MAX_METADATA_LENGTH`, 16 MiB). */
+  maxMetadataLength?: number;
 }
 
 const EMPTY = new Uint8Array(0);
 
 /**
- * The largest metadata length (the prelude's u32, in bytes) the decoder accepts: 64 MiB, room for
- * about 500,000 symbols with their mappings. Real files carry kilobytes to a few megabytes; a
- * larger declared length is refused as `bad_metadata` before anything is buffered.
+ * The default largest metadata length (the prelude's u32, in bytes) the decoder accepts: 16 MiB,
+ * room for about 100,000 symbols with a mapping interval each (a Databento request names at most
+ * 2,000 symbols). A larger declared length is refused as `bad_metadata` before anything is
+ * buffered; `maxMetadataLength` raises it. The bound matters because zstd can inflate a declared
+ * metadata block from a few kilobytes, and it must all be buffered before it can be decoded.
  */
-export const MAX_METADATA_LENGTH = 64 * 1024 * 1024;
+export const MAX_METADATA_LENGTH = 16 * 1024 * 1024;
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);
@@ -58,6 +62,7 @@ export class DbnParser {
   private metadataLength = -1;
   private sizes: Uint16Array;
   private readonly skipUnknown: boolean;
+  private readonly maxMetadataLength: number;
   private readonly fragment: boolean;
 
   constructor(
@@ -72,6 +77,7 @@ export class DbnParser {
     }
     this.sizes = recordSizeTable(this.version);
     this.skipUnknown = options.unknownRType === "skip";
+    this.maxMetadataLength = options.maxMetadataLength ?? MAX_METADATA_LENGTH;
   }
 
   /** True once metadata is known (or not expected). */
@@ -139,11 +145,11 @@ export class DbnParser {
       }
       if (this.metadataLength >= 0) break;
       const prelude = decodePrelude(this.meta, this.position);
-      if (prelude.length > MAX_METADATA_LENGTH) {
+      if (prelude.length > this.maxMetadataLength) {
         throw new DbnDecodeError(
           "bad_metadata",
           this.position + 4,
-          `metadata length ${prelude.length} bytes exceeds the ${MAX_METADATA_LENGTH}-byte maximum (MAX_METADATA_LENGTH)`,
+          `metadata length ${prelude.length} bytes exceeds the ${this.maxMetadataLength}-byte maximum (option maxMetadataLength)`,
         );
       }
       this.metadataLength = prelude.length;

@@ -69,6 +69,22 @@ function zstdFailure(error: unknown, offset: number): DbnDecodeError {
   return new DbnDecodeError("corrupt_zstd", offset, `corrupt zstd data: ${message}`, { cause: error });
 }
 
+/**
+ * Window work fzstd may do before it is held to FZSTD_WORK_PER_BYTE: 1 GiB. A block costs its
+ * frame's window size (fzstd moves the whole window per block, ~6 GB/s); a frame costs 8× its
+ * window size, because fzstd allocates a fresh window per frame and touching new pages costs
+ * about 10× a move (1.3 s for 128 MiB on the 2-core VM). So the allowance is at most ~1.5 s, and
+ * in practice the fzstd backend refuses a 128 MiB window at its first block; 64 MiB passes.
+ */
+export const FZSTD_WORK_ALLOWANCE = 1024 * 1024 * 1024;
+/**
+ * Window work allowed per output byte past the allowance: a full 128 KiB block may move a 32 MiB
+ * window, so real files up to zstd level 20 pass.
+ */
+export const FZSTD_WORK_PER_BYTE = 256;
+/** The cost of a frame, in units of its window size (see FZSTD_WORK_ALLOWANCE). */
+export const FZSTD_FRAME_FACTOR = 8;
+
 /** Tracks one frame's output against its declared content size. */
 class FrameCount {
   produced = 0;
@@ -100,6 +116,9 @@ export class ZstdStreamDecoder {
   private inner: Decompress | null = null;
   private count: FrameCount | null = null;
   private out: Uint8Array[] = [];
+  /** Bytes fzstd has allocated or moved for its windows so far (see FZSTD_WORK_ALLOWANCE). */
+  private work = 0;
+  private produced = 0;
 
   /** Total compressed bytes fed so far. */
   get consumed(): number {
@@ -123,6 +142,7 @@ export class ZstdStreamDecoder {
       this.out = [];
       for (const piece of out) {
         this.count!.add(piece.length, unit.offset);
+        this.produced += piece.length;
         yield piece;
       }
       if (unit.kind === "end") {
@@ -133,6 +153,23 @@ export class ZstdStreamDecoder {
     if (final) this.walker.end();
   }
 
+  /**
+   * fzstd allocates each frame's whole window and moves the whole window once per block, so a
+   * stream of tiny blocks (or tiny frames) in a large window costs time out of all proportion to
+   * its size. That work is metered: past a fixed allowance it may not exceed 256× the output.
+   */
+  private charge(unit: ZstdUnit, cost: number, window: number): void {
+    this.work += cost;
+    if (this.work > FZSTD_WORK_ALLOWANCE + FZSTD_WORK_PER_BYTE * this.produced) {
+      throw new DbnDecodeError(
+        "corrupt_zstd",
+        unit.offset,
+        `zstd stream too costly for fzstd: ${this.work} bytes of window work for ${this.produced} bytes of output ` +
+          `(tiny blocks or frames in a ${window}-byte window); a node:zlib backend has no such limit`,
+      );
+    }
+  }
+
   /** Feeds `chunk` and returns everything it completes (all at once: push small chunks). */
   push(chunk: Uint8Array, final = false): Uint8Array[] {
     return [...this.decode(chunk, final)];
@@ -140,6 +177,7 @@ export class ZstdStreamDecoder {
 
   private unit(unit: ZstdUnit): void {
     if (unit.kind === "frame") {
+      this.charge(unit, FZSTD_FRAME_FACTOR * unit.header.windowSize, unit.header.windowSize);
       this.count = new FrameCount(unit.header);
       this.inner = new Decompress((piece) => {
         if (piece.length > 0) this.out.push(piece);
@@ -148,6 +186,7 @@ export class ZstdStreamDecoder {
       this.inner.push(unit.bytes.slice());
       return;
     }
+    if (unit.kind === "block") this.charge(unit, this.count!.header.windowSize, this.count!.header.windowSize);
     this.inner!.push(unit.bytes.slice());
     if (unit.kind === "end") {
       // Throws if fzstd did not reach the end of the frame with its last block.
@@ -157,15 +196,13 @@ export class ZstdStreamDecoder {
   }
 }
 
-/** A frame decoded by a Transform backend (node:zlib), one whole block per write. */
-class TransformFrame {
+/** A Transform backend (node:zlib) fed whole blocks; one transform serves the whole stream. */
+class TransformFeed {
   private readonly transform: Transform;
   private out: Uint8Array[] = [];
   private error: Error | undefined;
-  readonly count: FrameCount;
 
-  constructor(backend: ZstdBackend, header: ZstdFrameHeader) {
-    this.count = new FrameCount(header);
+  constructor(backend: ZstdBackend) {
     this.transform = backend.createTransform!();
     this.transform.on("data", (piece: Uint8Array) => {
       if (piece.length > 0) this.out.push(piece);
@@ -179,26 +216,16 @@ class TransformFrame {
   async write(bytes: Uint8Array): Promise<Uint8Array[]> {
     if (bytes.length > 0 && !this.error) {
       await new Promise<void>((resolve) => {
-        this.transform.once("error", () => resolve());
+        const onError = (): void => resolve();
+        this.transform.once("error", onError);
         this.transform.write(bytes, (error) => {
           if (error) this.error ??= error;
+          this.transform.off("error", onError);
           resolve();
         });
       });
       // Output pushed from inside the write may be delivered on the next tick.
       await new Promise((resolve) => setImmediate(resolve));
-    }
-    return this.take();
-  }
-
-  /** Ends the frame's transform and returns its remaining output. */
-  async end(): Promise<Uint8Array[]> {
-    if (!this.error) {
-      await new Promise<void>((resolve) => {
-        this.transform.once("end", () => resolve());
-        this.transform.once("error", () => resolve());
-        this.transform.end();
-      });
     }
     return this.take();
   }
@@ -215,10 +242,14 @@ class TransformFrame {
   }
 }
 
+/** Units are written to a Transform backend in batches whose output bound stays under this. */
+const TRANSFORM_BATCH_OUTPUT = 128 * 1024;
+
 /**
  * Decompresses an async sequence of zstd chunks with `backend`, as a stream. Both kinds of
- * backend get one whole block at a time, and each block's output is yielded before the next block
- * is decompressed, so memory is bounded by the block size, not by the compression ratio.
+ * backend get whole blocks (a Transform gets as many as may regenerate 128 KiB at most), and
+ * their output is yielded before more is decompressed, so memory is bounded by the block size,
+ * not by the compression ratio.
  */
 export async function* zstdDecompressStream(source: AsyncIterable<Uint8Array>, backend: ZstdBackend = DEFAULT_ZSTD_BACKEND): AsyncGenerator<Uint8Array> {
   if (!backend.createTransform) {
@@ -230,36 +261,62 @@ export async function* zstdDecompressStream(source: AsyncIterable<Uint8Array>, b
   // Input errors (a missing file, a reset socket) surface as themselves: only the walker's and
   // the backend's failures become DbnDecodeErrors.
   const walker = new ZstdFrameWalker();
-  let frame: TransformFrame | null = null;
+  const feed = new TransformFeed(backend);
+  let count: FrameCount | null = null;
+  let batch: ZstdUnit[] = [];
+  let batchOutput = 0;
+  async function* flush(): AsyncGenerator<Uint8Array> {
+    if (batch.length === 0) return;
+    const units = batch;
+    batch = [];
+    batchOutput = 0;
+    const bytes = units.length === 1 ? units[0]!.bytes : concatAll(units.map((u) => u.bytes));
+    let out: Uint8Array[];
+    try {
+      out = await feed.write(bytes);
+    } catch (error) {
+      throw zstdFailure(error, units[0]!.offset);
+    }
+    // Output is attributed to the frame of the batch's last unit: a batch spans at most one
+    // frame end, which is flushed on its own below.
+    for (const piece of out) {
+      count?.add(piece.length, units[units.length - 1]!.offset);
+      yield piece;
+    }
+  }
   try {
     for await (const chunk of source) {
       walker.feed(chunk);
       for (let unit = walker.next(); unit; unit = walker.next()) {
-        let out: Uint8Array[];
-        try {
-          if (unit.kind === "frame") {
-            frame?.destroy();
-            frame = new TransformFrame(backend, unit.header);
-          }
-          out = await frame!.write(unit.bytes);
-          if (unit.kind === "end") out.push(...(await frame!.end()));
-        } catch (error) {
-          throw zstdFailure(error, unit.offset);
-        }
-        for (const piece of out) {
-          frame!.count.add(piece.length, unit.offset);
-          yield piece;
-        }
+        const bound = unit.kind === "block" ? unit.maxOutput : 0;
+        if (batchOutput + bound > TRANSFORM_BATCH_OUTPUT) yield* flush();
+        if (unit.kind === "frame") count = new FrameCount(unit.header);
+        // Units own their bytes only until the walker is fed again: copy when batching across chunks.
+        batch.push(unit);
+        batchOutput += bound;
         if (unit.kind === "end") {
-          frame!.count.end(unit.offset);
-          frame = null;
+          yield* flush();
+          count!.end(unit.offset);
+          count = null;
         }
       }
+      if (batch.length > 0) batch = batch.map((u) => ({ ...u, bytes: u.bytes.slice() }));
     }
+    yield* flush();
     walker.end();
   } finally {
-    frame?.destroy();
+    feed.destroy();
   }
+}
+
+function concatAll(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
 }
 
 /**
