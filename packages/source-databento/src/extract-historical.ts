@@ -89,14 +89,15 @@ export async function extractFromHistorical(query: ChainQuery, deps: HistoricalD
 
   const totalSteps = plan.length;
   let stepsDone = 0;
-  const fetchRange = async (purpose: string, rq: RangeQuery): Promise<void> => {
+  /** `forOptions` false: the futures' data says nothing about which option fields were read. */
+  const fetchRange = async (purpose: string, rq: RangeQuery, forOptions = true): Promise<void> => {
     const what = describeQuery(rq);
     deps.progress?.({ stage: `${rq.schema}: ${purpose}`, done: stepsDone, total: totalSteps, spendUsd: deps.guard.spentUsd });
     const memoKey = JSON.stringify({ ...rq, start: rq.start.toISOString(), end: rq.end.toISOString() });
     const replay = deps.purchased.get(memoKey);
     if (replay) {
       for (const record of replay) records.add(record);
-      records.markRead(rq.schema);
+      if (forOptions) records.markRead(rq.schema);
       log.info(`${what}: ${replay.length} records already received in this run, not bought again`);
       return;
     }
@@ -120,7 +121,7 @@ export async function extractFromHistorical(query: ChainQuery, deps: HistoricalD
       });
     }
     deps.purchased.set(memoKey, kept);
-    records.markRead(rq.schema);
+    if (forOptions) records.markRead(rq.schema);
     stepsDone += 1;
     log.info(`${what}: ${summary.records} records`);
   };
@@ -158,7 +159,7 @@ export async function extractFromHistorical(query: ChainQuery, deps: HistoricalD
   if (futureIds.length > 0) {
     for (const step of underlyingSteps(query, windows)) {
       const ids = step.onlyUnquoted ? futureIds.filter((id) => !records.quotes.has(id)) : futureIds;
-      for (const batch of byId(ids)) await fetchRange(`${step.purpose} (underlying futures)`, rangeQuery(step.schema, batch.symbols, batch.stypeIn, step.window));
+      for (const batch of byId(ids)) await fetchRange(`${step.purpose} (underlying futures)`, rangeQuery(step.schema, batch.symbols, batch.stypeIn, step.window), false);
     }
   }
   deps.progress?.({ stage: "done", done: totalSteps, total: totalSteps, spendUsd: deps.guard.spentUsd });

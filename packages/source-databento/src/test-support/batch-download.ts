@@ -10,7 +10,8 @@ const WINDOWS: Record<string, [string, string]> = {
   definition: ["2026-11-20T00:00:00Z", "2026-11-20T21:00:00Z"],
   statistics: ["2026-11-18T23:00:00Z", "2026-11-20T21:00:00Z"],
   trades: ["2026-11-19T23:00:00Z", "2026-11-20T21:00:00Z"],
-  "bbo-1m": ["2026-11-20T20:00:00Z", "2026-11-20T21:00:00Z"],
+  // From the session's open: a quiet option's book is in a record stamped hours before as-of.
+  "bbo-1m": ["2026-11-19T23:00:00Z", "2026-11-20T21:00:00Z"],
 };
 
 export async function downloadDbnFiles(server: LocalDatabentoServer, key: string, dir: string, schemas = Object.keys(WINDOWS), compression: "zstd" | "none" = "zstd"): Promise<string[]> {
