@@ -4,6 +4,7 @@ import {
   CostLimitError,
   EntitlementError,
   IncompleteDataError,
+  InvalidRequestError,
   NetworkError,
   RateLimitError,
   SourceError,
@@ -11,6 +12,10 @@ import {
   toSourceError,
   UnexpectedSourceError,
   AbortedError,
+  isAbortError,
+  isSourceError,
+  isSourceErrorOfKind,
+  retryAfterMsOf,
 } from "./errors.js";
 import { registerSecret } from "./secrets.js";
 
@@ -55,5 +60,59 @@ describe("source errors", () => {
     expect(bug).toBeInstanceOf(UnexpectedSourceError);
     expect(bug.retryable).toBe(false);
     expect(bug).toBeInstanceOf(SourceError);
+  });
+
+  describe("identity that survives another copy of @nq/core", () => {
+    /** What another copy's error looks like from here: same fields and brand, a different class. */
+    function foreign(kind: string, code: string, retryable: boolean, extra: Record<string, unknown> = {}): Error {
+      class AuthError extends Error {}
+      const error = Object.assign(new AuthError(`acme: ${kind} from another copy`), { kind, code, retryable, source: "acme", details: {}, ...extra });
+      Object.defineProperty(Object.getPrototypeOf(error), Symbol.for("@nq/core/SourceError"), { value: 1 });
+      return error;
+    }
+
+    it("recognises a branded error from another copy by its fields, in every guard and in instanceof", () => {
+      const auth = foreign("auth", "auth", false);
+      expect(isSourceError(auth)).toBe(true);
+      expect(toSourceError("acme", auth)).toBe(auth);
+      expect(auth).toBeInstanceOf(AuthError);
+      expect(auth).toBeInstanceOf(SourceError);
+      expect(auth).not.toBeInstanceOf(NetworkError);
+      const limited = foreign("rate_limit", "rate_limit", true, { retryAfterMs: 1500 });
+      expect(isSourceErrorOfKind(limited, "rate_limit")).toBe(true);
+      expect(isSourceErrorOfKind(limited, "network")).toBe(true);
+      expect(isSourceErrorOfKind(limited, "auth")).toBe(false);
+      expect(limited).toBeInstanceOf(RateLimitError);
+      expect(limited).toBeInstanceOf(NetworkError);
+      expect(retryAfterMsOf(limited)).toBe(1500);
+      expect(isAbortError(foreign("aborted", "aborted", false))).toBe(true);
+    });
+
+    it("does not take a lookalike without the brand for a branded one, but rebuilds an older copy's typed error", () => {
+      const old = Object.assign(new Error("acme: HTTP 429"), { name: "RateLimitError", kind: "rate_limit", retryable: true, source: "acme", retryAfterMs: 2000, details: {} });
+      expect(isSourceError(old)).toBe(false);
+      const adopted = toSourceError("acme", old);
+      expect(adopted).toBeInstanceOf(RateLimitError);
+      expect(adopted.message).toBe("acme: HTTP 429");
+      expect(retryAfterMsOf(adopted)).toBe(2000);
+      const bug = Object.assign(new Error("acme: unexpected failure: x"), { name: "UnexpectedSourceError", kind: "invalid_request", retryable: false, source: "acme" });
+      expect(toSourceError("acme", bug)).toBeInstanceOf(UnexpectedSourceError);
+      expect(toSourceError("acme", { kind: "auth", retryable: false, source: "acme" })).toBeInstanceOf(UnexpectedSourceError);
+    });
+
+    it("keeps a code finer than kind, and a plugin's own subclass keeps ordinary instanceof", () => {
+      expect(new UnexpectedSourceError("s", "m")).toMatchObject({ kind: "invalid_request", code: "unexpected" });
+      expect(new UnexpectedSourceError("s", "m")).not.toBeInstanceOf(InvalidRequestError);
+      expect(new TimeoutError("s", "m").toJSON()).toMatchObject({ kind: "timeout", code: "timeout" });
+      class VendorAuthError extends AuthError {}
+      const vendor = new VendorAuthError("s", "m");
+      expect(vendor).toMatchObject({ code: "auth", name: "VendorAuthError" });
+      expect(vendor).toBeInstanceOf(AuthError);
+      expect(new AuthError("s", "m")).not.toBeInstanceOf(VendorAuthError);
+    });
+
+    it("turns a DOMException TimeoutError (AbortSignal.timeout, withTimeout) into a retryable TimeoutError", () => {
+      expect(toSourceError("s", new DOMException("timed out", "TimeoutError"))).toMatchObject({ code: "timeout", retryable: true });
+    });
   });
 });

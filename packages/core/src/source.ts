@@ -160,10 +160,11 @@ const CAPABILITY_KEYS: (keyof SourceCapabilities)[] = [
  * Checks that a value loaded from a plugin module really is a SourceDefinition, and says what is wrong
  * when it is not: plugins are imported by name from a config file, so a typo must read clearly.
  */
-export function assertSourceDefinition(value: unknown, where: string): asserts value is SourceDefinition<unknown> {
+export function assertSourceDefinition(value: unknown, where: string, module?: Record<string, unknown>): asserts value is SourceDefinition<unknown> {
   const problems: string[] = [];
   if (typeof value !== "object" || value === null) {
-    throw new TypeError(`${where}: expected a source definition object (made with defineSource), got ${describe(value)}`);
+    const got = module ? describeModule(module) : `got ${describe(value)}`;
+    throw new TypeError(`${where} is not a source plugin: ${got}; expected its default export to be an object made with defineSource`);
   }
   const def = value as Record<string, unknown>;
   if (typeof def.name !== "string" || !/^[a-z0-9][a-z0-9-]*$/.test(def.name)) {
@@ -186,8 +187,31 @@ export function assertSourceDefinition(value: unknown, where: string): asserts v
 }
 
 function describe(value: unknown): string {
+  if (value === undefined) return "nothing (undefined)";
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   if (typeof value === "string") return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
-  return typeof value === "object" ? "an object" : `${typeof value} ${String(value)}`;
+  if (typeof value === "function") {
+    const name = (value as { name?: unknown }).name;
+    const kind = /^class[\s{]/.test(Function.prototype.toString.call(value)) ? "a class" : "a function";
+    return typeof name === "string" && name !== "" ? `${kind} named ${name}` : `an anonymous ${kind.slice(2)}`;
+  }
+  if (typeof value === "object") {
+    const keys = Object.keys(value);
+    return keys.length === 0 ? "an empty object" : `an object with the key${keys.length === 1 ? "" : "s"} ${listNames(keys)}`;
+  }
+  return `the ${typeof value} ${String(value)}`;
+}
+
+/** What a module exported, for a plugin that is not one: "the module's default export is a function named X". */
+function describeModule(module: Record<string, unknown>): string {
+  if (module.default !== undefined) return `the module's default export is ${describe(module.default)}`;
+  const names = Object.keys(module);
+  if (names.length === 0) return "the module exports nothing";
+  return `the module has no default export; it exports ${listNames(names)}`;
+}
+
+function listNames(names: string[]): string {
+  const shown = names.slice(0, 8).map((name) => `"${name}"`).join(", ");
+  return `${shown}${names.length > 8 ? `, … (${names.length} in all)` : ""}`;
 }

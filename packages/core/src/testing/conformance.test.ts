@@ -17,7 +17,7 @@ function runKit(): Record<string, Record<string, string>> {
   const report = JSON.parse(run.stdout.slice(run.stdout.indexOf("{"))) as JsonReport;
   const byFile: Record<string, Record<string, string>> = {};
   for (const file of report.testResults) {
-    const name = file.name.includes("broken") ? "broken" : "good";
+    const name = file.name.includes("broken") ? "broken" : file.name.includes("separate") ? "separate" : "good";
     byFile[name] = Object.fromEntries(file.assertionResults.map((test) => [test.title, test.status]));
   }
   return byFile;
@@ -29,6 +29,12 @@ describe("the conformance kit", () => {
   it("passes a source that keeps the contract", () => {
     expect(Object.values(results.good ?? {})).not.toHaveLength(0);
     expect(results.good).toSatisfy((tests: Record<string, string>) => Object.values(tests).every((status) => status === "passed"));
+  });
+
+  it("passes a source built against a separate copy of @nq/core (its own node_modules), loaded by path", () => {
+    expect(Object.values(results.separate ?? {})).not.toHaveLength(0);
+    expect(results.separate).toSatisfy((tests: Record<string, string>) => Object.values(tests).every((status) => status === "passed"));
+    expect(results.separate?.["fails with the expected typed SourceError for each failure fixture"]).toBe("passed");
   });
 
   it("fails a source that reports 0 for unknown, ignores aborts, throws untyped errors and leaks its key", () => {

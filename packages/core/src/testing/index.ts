@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSourceConfig } from "../config.js";
-import { ConfigError, isAbortError, SourceError } from "../errors.js";
+import { ConfigError, isAbortError, isSourceError, type SourceError } from "../errors.js";
 import { createLogger, type LogEntry } from "../logger.js";
 import { normalizeChain } from "../normalize.js";
 import type { ChainRequest } from "../request.js";
@@ -204,6 +204,8 @@ export function describeSourceConformance<C>(definition: SourceDefinition<C>, op
           );
           remember(error);
           expect(error, `${failure.name}: load() resolved, expected ${failure.expected.name}`).not.toBeNull();
+          // By brand and code, not by class: a plugin may resolve its own copy of @nq/core.
+          expect(isSourceError(error), `${failure.name}: ${String(error)} is not a SourceError (of any copy of @nq/core); the registry would call it a bug`).toBe(true);
           expect(error, `${failure.name}: got ${String(error)}`).toBeInstanceOf(failure.expected);
           expect((error as SourceError).source).toBe(definition.name);
           expect((error as SourceError).message.length).toBeGreaterThan(definition.name.length + 10);
