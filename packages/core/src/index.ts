@@ -91,8 +91,11 @@ export {
 } from "./normalize.js";
 
 export {
+  DEFAULT_SOURCE_DEADLINE_MS,
   DEGRADED_CACHE_TTL_MS,
+  retryDelayMs,
   runSources,
+  withTimeout,
   type Attempt,
   type AttemptOutcome,
   type FallbackPolicy,

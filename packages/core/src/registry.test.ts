@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { ChainCache, ChainCacheEntry, ChainCacheWrite } from "./cache.js";
-import { AuthError, CostLimitError, EntitlementError, NetworkError, RateLimitError } from "./errors.js";
+import { AbortedError, AuthError, CostLimitError, EntitlementError, NetworkError, RateLimitError, toSourceError } from "./errors.js";
 import { createLogger, type LogEntry } from "./logger.js";
-import { runSources, type RegistryEntry } from "./registry.js";
+import { retryDelayMs, runSources, withTimeout, type RegistryEntry } from "./registry.js";
 import { defineSource, type SourceCapabilities, type SourceResult } from "./source.js";
 import { z } from "zod";
 
@@ -249,6 +249,104 @@ describe("runSources", () => {
       const result = await runSources([scripted("databento", [degraded])], { ...base, policy: "fallback", cache });
       expect(writes[0]!.ttlCapMs).toBe(5 * 60_000);
       expect(result.chain!.metadata.warnings.join(" ")).toMatch(/cached for 5 minutes only.*degraded/);
+    });
+  });
+
+  describe("deadlines and the retry policy", () => {
+    /** A source whose load never settles (and ignores its signal), as a broken plugin's may. */
+    function hanging(name: string, seen: { signal: AbortSignal | null; closes: number } = { signal: null, closes: 0 }): RegistryEntry {
+      const definition = defineSource({
+        name,
+        capabilities,
+        configSchema: z.object({}),
+        create: () => ({
+          load: (_request, { signal }) => {
+            seen.signal = signal;
+            return new Promise<SourceResult>(() => {});
+          },
+          async close() {
+            seen.closes += 1;
+          },
+        }),
+      });
+      return { name, definition, config: {} };
+    }
+
+    it("abandons a load that never settles at the source's deadline, aborts its signal, says why, and tries the next source", async () => {
+      const seen = { signal: null as AbortSignal | null, closes: 0 };
+      const started = Date.now();
+      const result = await runSources([hanging("stuck", seen), scripted("saved", [rows])], { ...base, policy: "fallback", sourceDeadlineMs: 60 });
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(result).toMatchObject({ ok: true, source: "saved", substituted: true });
+      expect(result.attempts[0]).toMatchObject({ outcome: "failed", tries: 1 });
+      expect(result.attempts[0]!.reason).toMatch(/^stuck: gave up after 60 ms \(the source's deadline\): waiting for load \(try 1 of 2\); next source tried$/);
+      expect(result.attempts[0]!.error).toMatchObject({ name: "TimeoutError", kind: "timeout" });
+      expect(seen.signal!.aborted).toBe(true);
+      expect(seen.closes).toBe(1);
+    });
+
+    it("fails (never exits quietly) when the only source never settles, and a per-source deadline overrides the run's", async () => {
+      const result = await runSources([{ ...hanging("stuck"), deadlineMs: 30 }], { ...base, policy: "strict", sourceDeadlineMs: 600_000 });
+      expect(result.ok).toBe(false);
+      expect(result.attempts[0]!.reason).toMatch(/gave up after 30 ms .*; no other source to try$/);
+    });
+
+    it("counts the deadline's pause between tries, and names the last error", async () => {
+      const calls = { loads: 0, closes: 0 };
+      const result = await runSources([scripted("flaky", [new RateLimitError("flaky", "HTTP 429", { retryAfterMs: 5_000 })], calls)], {
+        ...base,
+        policy: "fallback",
+        retries: 3,
+        maxRetryDelayMs: 10_000,
+        sourceDeadlineMs: 80,
+      });
+      expect(calls.loads).toBe(1);
+      expect(result.attempts[0]!.tries).toBe(1);
+      expect(result.attempts[0]!.reason).toMatch(/gave up after 80 ms .*waiting \d+ ms to retry after: flaky: HTTP 429/);
+    });
+
+    it("counts a create() that fails as one try", async () => {
+      const entry = scripted("broken", [rows]);
+      const definition = { ...entry.definition!, create: () => Promise.reject(new AuthError("broken", "no key")) };
+      const result = await runSources([{ ...entry, definition }], { ...base, policy: "fallback" });
+      expect(result.attempts[0]).toMatchObject({ outcome: "failed", tries: 1, reason: "broken: no key" });
+    });
+
+    it("treats an AbortedError the source threw on its own as that source's failure, not the run's abort", async () => {
+      const result = await runSources([scripted("odd", [new AbortedError("odd", "aborted itself")]), scripted("saved", [rows])], { ...base, policy: "fallback" });
+      expect(result.source).toBe("saved");
+      expect(result.attempts[0]).toMatchObject({ outcome: "failed", reason: "odd: aborted itself" });
+    });
+
+    it("stops a pending load at once when the run is aborted", async () => {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 20);
+      await expect(runSources([hanging("stuck")], { ...base, policy: "fallback", signal: controller.signal, sourceDeadlineMs: 600_000 })).rejects.toThrow(/aborted/);
+    });
+
+    it("retryDelayMs: jittered exponential backoff, Retry-After as a floor, null past the cap", () => {
+      expect(retryDelayMs(1, null, { random: () => 0 })).toBe(125);
+      expect(retryDelayMs(1, null, { random: () => 0.999 })).toBe(249);
+      expect(retryDelayMs(3, null, { random: () => 0 })).toBe(500);
+      expect(retryDelayMs(30, null, { random: () => 1, maxMs: 10_000 })).toBe(10_000);
+      const delays = new Set(Array.from({ length: 20 }, () => retryDelayMs(2, null)));
+      expect(delays.size).toBeGreaterThan(1);
+      expect(retryDelayMs(1, 2_000, { random: () => 0 })).toBe(2_000);
+      expect(retryDelayMs(1, 2_000, { random: () => 0.5 })).toBe(2_100);
+      expect(retryDelayMs(1, 20_000, { maxMs: 10_000 })).toBeNull();
+    });
+
+    it("withTimeout: a signal that aborts with a TimeoutError after ms, or with the caller's reason first", async () => {
+      const timed = withTimeout(new AbortController().signal, 10);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(timed.aborted).toBe(true);
+      expect((timed.reason as Error).name).toBe("TimeoutError");
+      expect(toSourceError("s", timed.reason)).toMatchObject({ kind: "timeout", retryable: true });
+      const outer = new AbortController();
+      const combined = withTimeout(outer.signal, 60_000);
+      outer.abort(new Error("user"));
+      expect(combined.aborted).toBe(true);
+      expect((combined.reason as Error).message).toBe("user");
     });
   });
 });

@@ -1,15 +1,18 @@
 /**
  * Runs a request through sources in priority order. Under `fallback`, a failure is recorded with its
  * reason and the next source is tried; under `strict` (trading safety), only the first source may answer
- * and its failure ends the run. Retryable errors get a bounded number of retries, honouring Retry-After.
+ * and its failure ends the run. Retryable errors get a bounded number of retries with jittered backoff,
+ * honouring Retry-After (this is the one retry layer: sources should not retry on their own), and each
+ * source has a deadline after which it is abandoned and the next one tried.
  * Every attempt — success, failure, skip, cache hit — is kept, so the summary can say which source
  * answered and why the others did not.
  */
 import type { CacheStatus, OptionsChain } from "./contract.js";
 import { cacheKeyFor, type ChainCache, sourceCacheIdentity } from "./cache.js";
-import { AbortedError, NoDataError, RateLimitError, type SourceError, toSourceError } from "./errors.js";
+import { AbortedError, isSourceErrorOfKind, NoDataError, retryAfterMsOf, type SourceError, TimeoutError, toSourceError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { normalizeChain } from "./normalize.js";
+import { redactSecrets } from "./secrets.js";
 import type { ChainRequest } from "./request.js";
 import type { ProgressUpdate, Source, SourceContext, SourceDefinition } from "./source.js";
 import { SpendLedger } from "./spend.js";
@@ -22,6 +25,8 @@ export interface RegistryEntry {
   definition: SourceDefinition<unknown> | null;
   /** The source's validated config. */
   config: unknown;
+  /** This source's deadline in ms (the profile's `data_sources.<key>.deadline_ms`); default: RunOptions.sourceDeadlineMs. */
+  deadlineMs?: number | null;
   /** When set, the source is not tried and this is the reason given (disabled, missing credentials…). */
   skipReason?: string | null;
   /** false: bypass the cache for this source (a local replay gains nothing from it and would hide newer files). */
@@ -33,6 +38,9 @@ export type AttemptOutcome = "success" | "incomplete" | "failed" | "skipped";
 
 /** How long a chain the feed flagged as degraded may stay in the cache. */
 export const DEGRADED_CACHE_TTL_MS = 5 * 60_000;
+
+/** How long one source may take in all before it is abandoned and the next is tried. */
+export const DEFAULT_SOURCE_DEADLINE_MS = 60_000;
 
 export interface Attempt {
   source: string;
@@ -61,8 +69,16 @@ export interface RunOptions {
   refresh?: boolean;
   /** Extra tries for a retryable error, per source. */
   retries?: number;
-  /** The longest pause between tries, whatever Retry-After says. */
+  /** The longest pause between tries; a Retry-After longer than this falls back instead of waiting. */
   maxRetryDelayMs?: number;
+  /**
+   * How long one source may take in all (create, every try, the pauses between) before it is abandoned —
+   * its signal aborted, its pending load no longer awaited — and the next source tried. Default 60 000
+   * (the profile's `source_deadline_ms`); a RegistryEntry's `deadlineMs` overrides it.
+   */
+  sourceDeadlineMs?: number;
+  /** The jitter's random numbers (tests make them fixed). */
+  random?: () => number;
   now?: () => Date;
   /** Handed to sources as `context.baseDir`: the folder relative paths in their config resolve against. */
   baseDir?: string;
@@ -103,7 +119,8 @@ export async function runSources(entries: RegistryEntry[], options: RunOptions):
       attempts.push(skipped(entry.name, entry.skipReason ?? "no plugin was loaded for it"));
     } else {
       if (options.signal?.aborted) throw new AbortedError(entry.name, "the run was aborted");
-      const attempt = await attemptSource({ ...entry, definition: entry.definition }, options, spend, now);
+      const hasNext = options.policy === "fallback" && entries.slice(index + 1).some((later) => !later.skipReason && later.definition);
+      const attempt = await attemptSource({ ...entry, definition: entry.definition }, options, spend, now, hasNext);
       if (attempt.chain && !attempt.chain.metadata.complete) {
         const reasons = attempt.chain.metadata.incompleteReasons.join("; ");
         if (options.policy === "strict") {
@@ -140,6 +157,7 @@ async function attemptSource(
   options: RunOptions,
   spend: SpendLedger,
   now: () => Date,
+  hasNext: boolean,
 ): Promise<{ record: Attempt; chain: OptionsChain | null }> {
   const started = performance.now();
   const log = options.log.child(entry.name);
@@ -165,6 +183,7 @@ async function attemptSource(
   const cacheStatus: CacheStatus = cache ? "miss" : "off";
   const retries = options.retries ?? 1;
   const maxDelay = options.maxRetryDelayMs ?? 10_000;
+  const deadlineMs = entry.deadlineMs ?? options.sourceDeadlineMs ?? DEFAULT_SOURCE_DEADLINE_MS;
   let source: Source | null = null;
   let tries = 0;
   let lastError: SourceError | undefined;
@@ -176,14 +195,41 @@ async function attemptSource(
     baseDir: options.baseDir ?? process.cwd(),
     ...(onProgress ? { progress: (update: ProgressUpdate) => onProgress(entry.name, update) } : {}),
   };
-  const signal = options.signal ?? new AbortController().signal;
+
+  // One signal per attempt: aborted when the run is, or when the source's deadline passes. Every wait on
+  // the source is raced against it, so a load that never settles cannot hold the run.
+  const controller = new AbortController();
+  const runSignal = options.signal;
+  const onRunAbort = () => controller.abort(runSignal?.reason);
+  runSignal?.addEventListener("abort", onRunAbort, { once: true });
+  let deadlineHit = false;
+  let doing = "creating the source";
+  const timer = setTimeout(() => {
+    deadlineHit = true;
+    controller.abort(new DOMException(`${entry.name} passed its deadline of ${formatMs(deadlineMs)}`, "TimeoutError"));
+  }, deadlineMs);
+  const stopped = new Promise<never>((_resolve, reject) => {
+    const onAbort = () => reject(new AbortedError(entry.name, "the load was abandoned", { cause: controller.signal.reason }));
+    if (controller.signal.aborted) onAbort();
+    else controller.signal.addEventListener("abort", onAbort, { once: true });
+  });
+  stopped.catch(() => {});
+  const race = <T>(work: Promise<T>): Promise<T> => Promise.race([work, stopped]);
+
   try {
-    source = await entry.definition.create(entry.config, context);
+    const creating = Promise.resolve().then(() => entry.definition.create(entry.config, context));
+    source = await race(creating).catch((error: unknown) => {
+      // A create() that finishes after we gave up still gets its source closed.
+      if (controller.signal.aborted) void creating.then((late) => late.close?.()).catch(() => {});
+      throw error;
+    });
     for (;;) {
       tries += 1;
+      doing = `waiting for load (try ${tries} of ${retries + 1})`;
       try {
         const fetchedAt = now();
-        const result = await source.load(options.request, { signal });
+        const result = await race(Promise.resolve().then(() => source!.load(options.request, { signal: controller.signal })));
+        clearTimeout(timer);
         const spendUsd = spend.spentBy(entry.name) - spentBefore;
         const chain = normalizeChain(result, {
           source: entry.name,
@@ -216,29 +262,41 @@ async function attemptSource(
           chain,
         };
       } catch (error) {
+        if (controller.signal.aborted) throw error;
         lastError = toSourceError(entry.name, error);
-        if (lastError instanceof AbortedError || !lastError.retryable || tries > retries) break;
-        const asked = lastError instanceof RateLimitError ? lastError.retryAfterMs : null;
+        if (isSourceErrorOfKind(lastError, "aborted") || !lastError.retryable || tries > retries) break;
+        const delay = retryDelayMs(tries, retryAfterMsOf(lastError), { maxMs: maxDelay, ...(options.random ? { random: options.random } : {}) });
         // Coming back sooner than a server asked would only earn another 429 (or a ban): fall back instead.
-        if (asked !== null && asked > maxDelay) break;
-        const delay = Math.min(maxDelay, asked ?? 250 * 2 ** (tries - 1));
+        if (delay === null) break;
         log.warn(`${lastError.message} — retrying in ${delay} ms (try ${tries + 1} of ${retries + 1})`);
-        await sleep(delay, options.signal);
+        doing = `waiting ${delay} ms to retry after: ${lastError.message}`;
+        await sleep(delay, controller.signal);
       }
     }
   } catch (error) {
-    lastError = toSourceError(entry.name, error);
+    if (runSignal?.aborted) lastError = new AbortedError(entry.name, "the run was aborted", { cause: error });
+    else if (deadlineHit) {
+      const what = lastError && !doing.includes(lastError.message) ? `${doing}; last error: ${lastError.message}` : doing;
+      lastError = new TimeoutError(entry.name, `gave up after ${formatMs(deadlineMs)} (the source's deadline): ${what}; ${hasNext ? "next source tried" : "no other source to try"}`, {
+        timeoutMs: deadlineMs,
+        ...(lastError ? { cause: lastError } : {}),
+      });
+    } else lastError = toSourceError(entry.name, error);
+    tries = Math.max(tries, 1);
   } finally {
-    await source?.close?.().catch((error: unknown) => log.warn(`close failed: ${String(error)}`));
+    clearTimeout(timer);
+    runSignal?.removeEventListener("abort", onRunAbort);
+    if (source) await closeWithin(source, CLOSE_GRACE_MS, log);
   }
-  if (lastError instanceof AbortedError) throw lastError;
-  log.warn(lastError?.message ?? "failed");
+  if (runSignal?.aborted) throw isSourceErrorOfKind(lastError, "aborted") ? lastError : new AbortedError(entry.name, "the run was aborted");
+  const reason = redactSecrets(lastError?.message ?? "unknown failure");
+  log.warn(reason);
   return {
     record: {
       source: entry.name,
       outcome: "failed",
-      reason: lastError?.message ?? "unknown failure",
-      error: lastError?.toJSON() ?? null,
+      reason,
+      error: lastError ? (JSON.parse(redactSecrets(JSON.stringify(lastError.toJSON()))) as Record<string, unknown>) : null,
       cache: cacheStatus,
       tries,
       durationMs: elapsed(),
@@ -248,6 +306,74 @@ async function attemptSource(
     },
     chain: null,
   };
+}
+
+/** How long close() may take after an attempt before the run moves on without it. */
+const CLOSE_GRACE_MS = 5_000;
+
+async function closeWithin(source: Source, ms: number, log: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const closing = Promise.resolve()
+    .then(() => source.close?.())
+    .catch((error: unknown) => log.warn(`close failed: ${redactSecrets(String(error))}`));
+  const late = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), ms);
+  });
+  const outcome = await Promise.race([closing, late]);
+  clearTimeout(timer);
+  if (outcome === "late") log.warn(`close() did not finish within ${formatMs(ms)}; moving on without it`);
+}
+
+function formatMs(ms: number): string {
+  return ms >= 1000 ? `${Number((ms / 1000).toFixed(1))} s` : `${ms} ms`;
+}
+
+/**
+ * The one retry policy: how long to wait before retry number `attempt` (1 for the first retry).
+ * A server's Retry-After is honoured as a minimum, with up to 10% (at most 1 s) of jitter on top so that
+ * clients told the same thing do not return in step; without one, exponential backoff from `baseMs`
+ * (250 ms, 500 ms, 1 s…) with "equal jitter" (between half and all of the step). Returns null when the
+ * server asked for longer than `maxMs`: coming back sooner would only earn another 429, so fall back.
+ */
+export function retryDelayMs(
+  attempt: number,
+  retryAfterMs: number | null | undefined,
+  options: { baseMs?: number; maxMs?: number; random?: () => number } = {},
+): number | null {
+  const { baseMs = 250, maxMs = 10_000, random = Math.random } = options;
+  if (retryAfterMs !== null && retryAfterMs !== undefined && Number.isFinite(retryAfterMs) && retryAfterMs >= 0) {
+    if (retryAfterMs > maxMs) return null;
+    const jitter = Math.floor(random() * Math.min(1000, retryAfterMs * 0.1));
+    return Math.min(maxMs, Math.ceil(retryAfterMs) + jitter);
+  }
+  const step = Math.min(maxMs, baseMs * 2 ** Math.max(0, Math.min(30, attempt - 1)));
+  return Math.floor(step / 2 + random() * (step / 2));
+}
+
+/**
+ * A signal that aborts when `signal` does or after `ms`, whichever is first — for a per-request timeout
+ * inside a source: `fetch(url, { signal: withTimeout(signal, 30_000) })`. On the timeout it aborts with a
+ * DOMException named "TimeoutError" (as `AbortSignal.timeout` does), which `toSourceError` turns into a
+ * retryable TimeoutError; when `signal` aborted first, its reason is kept. The timer does not hold the
+ * process open.
+ */
+export function withTimeout(signal: AbortSignal | null | undefined, ms: number): AbortSignal {
+  const controller = new AbortController();
+  if (signal?.aborted) {
+    controller.abort(signal.reason);
+    return controller.signal;
+  }
+  const timer = setTimeout(() => {
+    signal?.removeEventListener("abort", onAbort);
+    controller.abort(new DOMException(`no answer within ${formatMs(ms)}`, "TimeoutError"));
+  }, ms);
+  timer.unref?.();
+  const onAbort = () => {
+    clearTimeout(timer);
+    controller.abort(signal?.reason);
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
+  return controller.signal;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
