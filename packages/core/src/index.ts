@@ -77,7 +77,7 @@ export {
   type SourceErrorOptions,
 } from "./errors.js";
 
-export { isSecretFieldName, redactSecrets, registerSecret } from "./secrets.js";
+export { encodingsOf, isSecretFieldName, redactSecrets, registerSecret } from "./secrets.js";
 export { createLogger, silentLogger, type LogEntry, type Logger, type LogLevel } from "./logger.js";
 export { SpendLedger, type SpendEntry } from "./spend.js";
 
