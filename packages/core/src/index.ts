@@ -108,6 +108,8 @@ export {
   loadProfile,
   parseProfile,
   parseSourceConfig,
+  parseSourceConfigs,
+  PROFILE_LIMITS,
   profileSchema,
   readDotenvFiles,
   toChainRequest,
