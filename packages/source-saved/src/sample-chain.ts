@@ -82,6 +82,10 @@ export function generateSampleRows(options: SampleChainOptions = DEFAULT_SAMPLE_
         rows.push({
           symbol: `${series.root}${monthCode(series.expiration)} ${right}${strike}`,
           underlying: series.underlying,
+          // The future's price the sample prices its options off, as that session's settlement.
+          underlyingPrice: future,
+          underlyingPriceBasis: "settlement",
+          underlyingPriceTime: new Date(asOf).toISOString(),
           product: "NQ",
           root: series.root,
           expiration: series.expiration,
