@@ -3,8 +3,11 @@
 // @nq/dbn's encoder), points the demo_databento profile at it, runs it twice (the second run is served by
 // the cache), and stops the server.
 import { fileURLToPath } from "node:url";
-import { startLocalDatabentoServer } from "@nq/source-databento/test-server";
-import { renderSummary, runProfile } from "../dist/index.js";
+import { ensureBuilt } from "./ensure-built.mjs";
+
+await ensureBuilt();
+const { startLocalDatabentoServer } = await import("@nq/source-databento/test-server");
+const { renderSummary, runProfile } = await import("../dist/index.js");
 
 const DEMO_KEY = "db-DEMOkeyForTheLocalServer000000".slice(0, 32);
 const server = await startLocalDatabentoServer({ apiKeys: [DEMO_KEY], fixturesDir: null });

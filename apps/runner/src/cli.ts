@@ -71,7 +71,13 @@ program
     if (interrupted) return;
     if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     else (exitCode === EXIT.ok ? process.stdout : process.stderr).write(renderSummary(summary));
-    process.exitCode = exitCode === EXIT.noSource && summary.attempts.some((a) => a.error?.kind === "config") ? EXIT.usage : exitCode;
+    // No source answered because a source's config is wrong (a malformed key): a usage error, named.
+    const misconfigured = exitCode === EXIT.noSource ? summary.attempts.filter((a) => a.error?.kind === "config") : [];
+    for (const attempt of misconfigured) {
+      const path = typeof attempt.error?.path === "string" && attempt.error.path ? attempt.error.path : `data_sources.${attempt.source}.config`;
+      process.stderr.write(`error: ${path}: ${attempt.reason ?? "invalid"}\n`);
+    }
+    process.exitCode = misconfigured.length > 0 ? EXIT.usage : exitCode;
   });
 
 const cache = program.command("cache").description("inspect or empty the profile's cache (--profile before or after `cache`)");

@@ -75,6 +75,16 @@ describe("runner with Databento's local server", () => {
     expect(server.requests.length).toBeGreaterThan(afterFirst);
   });
 
+  it("the demo profile (generated data from the local server) is labelled sample data", async () => {
+    const profilePath = shippedProfile("demo_databento", (p) => {
+      p.data_sources.databento.config.base_url = server.url;
+    });
+    const { summary, exitCode } = await runProfile({ profilePath, env, useCache: false });
+    expect(exitCode, JSON.stringify(summary.attempts)).toBe(0);
+    expect(summary.chain!.metadata.sample).toBe(true);
+    expect(summary.notices.join("\n")).toMatch(/SAMPLE DATA/);
+  });
+
   it("a run over its spend cap sends no get_range and falls back to the saved chain", async () => {
     const profilePath = shippedProfile("default", (p) => {
       p.data_sources.databento.config.base_url = server.url;
