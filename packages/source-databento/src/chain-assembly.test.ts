@@ -9,9 +9,6 @@ import { databento } from "./index.js";
 import { bookAt, generateDay, lastTradeAt, type LocalDatabentoServer, NQ_GENERATOR, sessionVolume, settlementPrice, startLocalDatabentoServer } from "./test-server/index.js";
 import { CANARY_KEY, signal, sourceFor } from "./test-support/source-harness.js";
 
-const tick = (x: number) => Math.round(x / NQ_GENERATOR.tick) * NQ_GENERATOR.tick;
-/** At the money the normal model's price is sigma / √(2π), sigma = F × vol × √(days/365). */
-const atmPrice = (future: number, days: number) => tick((future * NQ_GENERATOR.volatility * Math.sqrt(days / 365)) / Math.sqrt(2 * Math.PI));
 
 describe("NQ chain assembly over HTTP (definition ⋈ statistics ⋈ trades ⋈ bbo-1m)", () => {
   let server: LocalDatabentoServer;
