@@ -77,7 +77,10 @@ export class CacheUnavailableError extends Error {
   }
 }
 
-/** A read, write or delete failed on an open cache. `message` is a single line. */
+/**
+ * A read, write or delete failed on an open cache. `message` is a single line, "<problem>. Fix: <fix>"
+ * (no "could not write the cache" prefix: core's registry adds its own).
+ */
 export class CacheOperationError extends Error {
   override readonly name = "CacheOperationError";
   readonly code = CACHE_OPERATION_FAILED;
@@ -89,7 +92,7 @@ export class CacheOperationError extends Error {
   readonly fix: string;
 
   constructor(operation: CacheOperation, problem: string, details: CacheErrorDetails) {
-    super(oneLine(`could not ${operation} the cache: ${problem}. Fix: ${fixText(details)}`), details.cause === undefined ? undefined : { cause: details.cause });
+    super(oneLine(`${problem}. Fix: ${fixText(details)}`), details.cause === undefined ? undefined : { cause: details.cause });
     this.operation = operation;
     this.problem = oneLine(problem);
     this.file = details.file;

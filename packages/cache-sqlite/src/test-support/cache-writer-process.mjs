@@ -1,8 +1,10 @@
 /**
  * A separate process that writes entries through the built package, for the crash and concurrency tests.
- * Argument: JSON { file, prefix, count, contracts, hangBeforeCommitAt?, hangContracts?, waitForGo? }.
+ * Argument: JSON { file, prefix, count, contracts, hangBeforeCommitAt?, hangContracts?, waitForGo?, holdOpen? }.
  * Prints "ready" once the cache is open, "committed <i> <epoch ms>" after each write returns, and
  * "in-transaction <i>" when it stops inside the transaction of entry `hangBeforeCommitAt` (to be killed).
+ * With `holdOpen`, it prints "holding <pid>" after its writes and keeps the cache open (having read from
+ * it, so SQLite holds its locks) until a line arrives on stdin.
  * Warnings from the cache go to stderr, so the parent can prove none was about a busy database.
  */
 import { createInterface } from "node:readline";
@@ -27,11 +29,8 @@ const cache = await openSqliteCache({
   },
 });
 say("ready");
-if (options.waitForGo) {
-  const lines = createInterface({ input: process.stdin });
-  await new Promise((resolve) => lines.once("line", resolve));
-  lines.close();
-}
+const stdinLines = options.waitForGo || options.holdOpen ? createInterface({ input: process.stdin }) : null;
+if (options.waitForGo) await new Promise((resolve) => stdinLines.once("line", resolve));
 
 for (let i = 0; i < options.count; i += 1) {
   writing = i;
@@ -42,5 +41,11 @@ for (let i = 0; i < options.count; i += 1) {
   await cache.set(cacheKeyFor(options.prefix, request), { chain, fetchedAt: new Date(), costUsd: 0.01 });
   say(`committed ${i} ${Date.now()}`);
 }
+if (options.holdOpen) {
+  await cache.stats(new Date());
+  say(`holding ${process.pid}`);
+  await new Promise((resolve) => stdinLines.once("line", resolve));
+}
+stdinLines?.close();
 await cache.close();
 say("done");

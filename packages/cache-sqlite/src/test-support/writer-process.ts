@@ -15,6 +15,8 @@ export interface WriterOptions {
   /** Contracts in the entry it hangs in (default `contracts`). */
   hangContracts?: number;
   waitForGo?: boolean;
+  /** Keep the cache open after the writes until a line arrives on stdin (prints "holding <pid>"). */
+  holdOpen?: boolean;
 }
 
 export interface WriterProcess {
