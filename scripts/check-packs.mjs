@@ -24,10 +24,7 @@ const WORKSPACE_GLOBS = ["packages", "apps", "examples"];
  * Packages whose `require()` is known to fail, and why. The check expects the failure (so the list cannot
  * hide a new one) and fails once it is fixed, so the entry is removed.
  */
-const REQUIRE_PENDING = {
-  "@nq/dbn": "top-level await in src/zstd-compress.ts (ERR_REQUIRE_ASYNC_MODULE)",
-  "@nq/source-databento": "imports @nq/dbn, which has a top-level await (ERR_REQUIRE_ASYNC_MODULE)",
-};
+const REQUIRE_PENDING = {};
 
 const args = new Set(process.argv.slice(2));
 const problems = [];
