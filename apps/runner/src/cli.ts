@@ -7,7 +7,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
-import { ConfigError, isSourceError, type LogEntry } from "@nq/core";
+import { ConfigError, isSourceError, isSourceErrorOfKind, type LogEntry } from "@nq/core";
 import { removeActiveTemporaries } from "./outputs.js";
 import { createProgressReporter, type ProgressReporter } from "./progress.js";
 import { EXIT, openProfileCache, resolveProfilePath, runProfile } from "./run.js";
@@ -205,7 +205,7 @@ program.parseAsync(argv, { from: "user" }).catch((error: unknown) => {
   }
   if (isSourceError(error)) {
     process.stderr.write(`error: ${error.message}\n`);
-    process.exitCode = error instanceof ConfigError || error.kind === "config" ? EXIT.usage : EXIT.noSource;
+    process.exitCode = isSourceErrorOfKind(error, "config") ? EXIT.usage : EXIT.noSource;
     return;
   }
   process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

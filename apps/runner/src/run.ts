@@ -9,7 +9,8 @@ import {
   ConfigError,
   createLogger,
   loadProfile,
-  parseSourceConfig,
+  isSourceErrorOfKind,
+  parseSourceConfigs,
   runSources,
   SpendLedger,
   toChainRequest,
@@ -106,6 +107,7 @@ export async function runProfile(options: RunnerOptions): Promise<RunnerOutcome>
       cache,
       refresh: options.refresh ?? false,
       retries: profile.retries,
+      sourceDeadlineMs: profile.source_deadline_ms,
       now,
       baseDir: loaded.baseDir,
       quality: { staleQuoteThresholdMs: profile.quality.stale_quote_minutes * 60_000, maxMissingBidAskShare: profile.quality.max_missing_bid_ask_share },
@@ -198,23 +200,39 @@ async function buildRegistryEntries(loaded: LoadedProfile, forceSource: string |
     }
     names = [forceSource];
   }
+  // Every plugin first, then every source's config in one round: all problems are reported at once.
+  const definitions: Record<string, SourceDefinition<unknown>> = {};
+  const problems: string[] = [];
+  for (const name of names) {
+    const entry = profile.data_sources[name]!;
+    if (!entry.enabled && forceSource === undefined) continue;
+    try {
+      definitions[name] = await loadSourcePlugin({ field: `data_sources.${name}.plugin`, specifier: entry.plugin, baseDir: loaded.baseDir });
+    } catch (error) {
+      if (!isSourceErrorOfKind(error, "config")) throw error;
+      problems.push((error as Error).message.replace(/^config: /, ""));
+    }
+  }
+  if (problems.length === 1) throw new ConfigError("config", problems[0]!, { path: problems[0]!.split(":")[0] ?? "" });
+  if (problems.length > 1) throw new ConfigError("config", `invalid profile ${loaded.path}:\n  - ${problems.join("\n  - ")}`, { path: problems[0]!.split(":")[0] ?? "" });
+  const configs = parseSourceConfigs(loaded, definitions);
+
   const entries: RegistryEntry[] = [];
   for (const name of names) {
     const entry = profile.data_sources[name]!;
     const field = `data_sources.${name}`;
-    if (!entry.enabled && forceSource === undefined) {
+    const definition = definitions[name];
+    if (!definition) {
       entries.push({ name, definition: null, config: null, skipReason: `disabled in the profile (${field}.enabled is false)` });
       continue;
     }
-    const definition = await loadSourcePlugin({ field: `${field}.plugin`, specifier: entry.plugin, baseDir: loaded.baseDir });
     const missing = loaded.missingVariables[name];
     if (missing?.length) {
       const list = missing.map((v) => `$${v}`).join(", ");
       entries.push({ name, definition, config: null, skipReason: `needs ${list}, which is not set (in the environment or a .env file)` });
       continue;
     }
-    const config = parseSourceConfig(definition, name, entry.config, loaded.path);
-    entries.push({ name, definition, config, useCache: entry.cache });
+    entries.push({ name, definition, config: configs[name], useCache: entry.cache, ...(entry.deadline_ms !== undefined ? { deadlineMs: entry.deadline_ms } : {}) });
   }
   return entries;
 }

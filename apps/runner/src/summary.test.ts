@@ -103,3 +103,38 @@ describe("a cache that cannot open (issue 18 item 9)", () => {
     expect(summary.notices.join("\n")).toMatch(/CACHE UNAVAILABLE/);
   });
 });
+
+describe("profile fields core validates (one round of errors, deadlines)", () => {
+  it("reports every source's bad config at once, each with its path", async () => {
+    const dir = workspace();
+    const profilePath = writeFakeProfile(dir, {}, {
+      data_source_priority: ["a", "b"],
+      data_sources: {
+        a: { plugin: "@nq/source-saved", config: { include_sample: "yes" } },
+        b: { plugin: "@nq/source-saved", config: { include_sample: 3 } },
+      },
+    });
+    const error = (await runProfile({ profilePath, env: {} }).catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(/data_sources\.a\.config\.include_sample/);
+    expect(error.message).toMatch(/data_sources\.b\.config\.include_sample/);
+  });
+
+  it("gives up on a source past the profile's source_deadline_ms and falls back", async () => {
+    const dir = workspace();
+    writeFakeProfile(dir, {});
+    const profilePath = writeFakeProfile(dir, { mode: "hang" }, {
+      source_deadline_ms: 300,
+      data_source_priority: ["fake", "saved"],
+      data_sources: {
+        fake: { plugin: "./fake-plugin.mjs", config: { mode: "hang" } },
+        saved: { plugin: "@nq/source-saved", config: { include_sample: true }, cache: false },
+      },
+    });
+    const started = Date.now();
+    const { summary, exitCode } = await runProfile({ profilePath, env: {} });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(exitCode).toBe(0);
+    expect(summary.source).toBe("saved");
+    expect(summary.attempts[0]!.reason).toMatch(/deadline/);
+  });
+});
