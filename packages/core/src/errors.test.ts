@@ -109,6 +109,14 @@ describe("source errors", () => {
       expect(vendor).toMatchObject({ code: "auth", name: "VendorAuthError" });
       expect(vendor).toBeInstanceOf(AuthError);
       expect(new AuthError("s", "m")).not.toBeInstanceOf(VendorAuthError);
+      class BrowserGoneError extends SourceError {
+        readonly kind = "unavailable" as const;
+        readonly retryable = false;
+      }
+      const gone = new BrowserGoneError("s", "m");
+      expect(gone.code).toBe("unavailable");
+      expect(isSourceErrorOfKind(gone, "unavailable")).toBe(true);
+      expect(gone).not.toBeInstanceOf(UnexpectedSourceError);
     });
 
     it("turns a DOMException TimeoutError (AbortSignal.timeout, withTimeout) into a retryable TimeoutError", () => {

@@ -79,17 +79,22 @@ export abstract class SourceError extends Error {
 
   abstract readonly kind: SourceErrorKind;
   abstract readonly retryable: boolean;
-  /** Which of core's classes this is (see SourceErrorCode). */
-  readonly code: SourceErrorCode;
   readonly source: string;
   readonly details: Record<string, unknown>;
 
   constructor(source: string, message: string, options: SourceErrorOptions = {}) {
     super(redactSecrets(`${source}: ${message}`), options.cause === undefined ? undefined : { cause: redactCause(options.cause) });
     this.name = new.target.name;
-    this.code = classCodeOf(new.target);
     this.source = source;
     this.details = options.details ? (JSON.parse(redactSecrets(JSON.stringify(options.details))) as Record<string, unknown>) : {};
+  }
+
+  /**
+   * Which of core's classes this is (see SourceErrorCode): the nearest one up its class chain; for a
+   * plugin's class that extends SourceError directly, its `kind`.
+   */
+  get code(): SourceErrorCode {
+    return classCodeOf(this.constructor) ?? this.kind;
   }
 
   /** A plain object for summaries, logs and `--json` output. */
@@ -99,12 +104,12 @@ export abstract class SourceError extends Error {
 }
 Object.defineProperty(SourceError.prototype, BRAND, { value: BRAND_VERSION, enumerable: false });
 
-function classCodeOf(target: unknown): SourceErrorCode {
+function classCodeOf(target: unknown): SourceErrorCode | null {
   for (let at = target as Record<typeof CLASS_CODE, unknown> | null; at; at = Object.getPrototypeOf(at) as typeof at) {
     const code = Object.hasOwn(at, CLASS_CODE) ? at[CLASS_CODE] : undefined;
     if (typeof code === "string" && code !== "*") return code as SourceErrorCode;
   }
-  return "unexpected";
+  return null;
 }
 
 function redactCause(cause: unknown): unknown {
