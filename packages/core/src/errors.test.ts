@@ -117,6 +117,7 @@ describe("source errors", () => {
       expect(gone.code).toBe("unavailable");
       expect(isSourceErrorOfKind(gone, "unavailable")).toBe(true);
       expect(gone).not.toBeInstanceOf(UnexpectedSourceError);
+      expect(gone).not.toBeInstanceOf(NetworkError);
     });
 
     it("turns a DOMException TimeoutError (AbortSignal.timeout, withTimeout) into a retryable TimeoutError", () => {

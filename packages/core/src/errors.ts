@@ -67,12 +67,15 @@ export abstract class SourceError extends Error {
   static readonly [CLASS_CODE]: SourceErrorCode | "*" = "*";
 
   /**
-   * `error instanceof AuthError` is true for an auth error from any copy of @nq/core (by brand and code),
-   * not only for one built by this copy's class. A plugin's own subclass keeps ordinary `instanceof`.
+   * `error instanceof AuthError` is true for an auth error from another copy of @nq/core (by brand and
+   * code), not only for one built by this copy's class. For this copy's errors, and for a plugin's own
+   * subclass, `instanceof` is the ordinary class check.
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
-    if (!Object.hasOwn(this, CLASS_CODE)) return false;
+    const ordinary = Function.prototype[Symbol.hasInstance];
+    if (ordinary.call(this, value)) return true;
+    // A plugin's own subclass, or an error of this very copy: the class chain decides.
+    if (!Object.hasOwn(this, CLASS_CODE) || ordinary.call(SourceError, value)) return false;
     const ancestor = (this as unknown as Record<typeof CLASS_CODE, SourceErrorCode | "*">)[CLASS_CODE];
     return isSourceError(value) && descendsFrom(value.code, ancestor);
   }
