@@ -5,8 +5,10 @@
  * page's own script does. Every request waits its turn on the spacer; every answer is classified.
  */
 import { NetworkError, TimeoutError, type Logger } from "@nq/core";
+import { BrowserClosedError, isTargetClosed } from "./errors.js";
 import type { HTTPRequest, HTTPResponse, Page } from "puppeteer-core";
 import { launchBrowser, locateBrowser, type LaunchedBrowser } from "./browser.js";
+import { reapOrphanedBrowsers } from "./browser-lifecycle.js";
 import type { BarchartConfig } from "./config.js";
 import { RequestSpacer, untilAborted, withRetries } from "./politeness.js";
 import { classifyPageAnswer, classifyQuotesAnswer, looksLikeChallenge, type HttpAnswer } from "./response-classifier.js";
@@ -52,7 +54,30 @@ export class BrowserSession implements SeriesFetcher {
     this.spacer = new RequestSpacer(config.min_interval_ms, config.jitter_ms);
   }
 
+  /** Why the browser is gone, or null while it runs. */
+  closedReason(): string | null {
+    return this.launched.closedReason();
+  }
+
+  /** Resolves with the reason once the browser is gone. */
+  get whenClosed(): Promise<string> {
+    return this.launched.whenClosed;
+  }
+
+  get browserPid(): number | null {
+    return this.launched.pid;
+  }
+
+  get profileDir(): string {
+    return this.launched.profileDir;
+  }
+
   static async open(config: BarchartConfig, log: Logger): Promise<BrowserSession> {
+    // Browsers left by an earlier run that was killed (SIGKILL cannot be caught) are reaped first.
+    const reaped = await reapOrphanedBrowsers().catch(() => ({ removed: [] as string[], killed: [] as number[] }));
+    if (reaped.removed.length > 0) {
+      log.warn(`removed ${reaped.removed.length} browser profile(s) left by an earlier run that was killed, and ${reaped.killed.length} leftover browser process(es)`);
+    }
     const located = await locateBrowser({ executablePath: config.executable_path ?? null });
     log.info(`starting ${config.headless ? "headless " : ""}browser ${located.path} (found via ${located.how})`);
     // Starting a browser on a busy machine can take longer than one request may: it gets at least 30 s.
@@ -67,6 +92,7 @@ export class BrowserSession implements SeriesFetcher {
       await page.setRequestInterception(true);
       const session = new BrowserSession(launched, page, config, log);
       page.on("request", (request) => session.screen(request));
+      page.once("close", () => void launched.close());
       return session;
     } catch (error) {
       await launched.close();
@@ -94,11 +120,35 @@ export class BrowserSession implements SeriesFetcher {
   }
 
   async loadPage(url: string, signal: AbortSignal): Promise<LoadedPage> {
-    return withRetries(() => this.loadPageOnce(url, signal), this.retryPolicy(), signal);
+    return withRetries(() => this.whileOpen(() => this.loadPageOnce(url, signal)), this.retryPolicy(), signal);
   }
 
   async fetchQuotes(url: string, signal: AbortSignal): Promise<QuotesBody> {
-    return withRetries(() => this.fetchQuotesOnce(url, signal), this.retryPolicy(), signal);
+    return withRetries(() => this.whileOpen(() => this.fetchQuotesOnce(url, signal)), this.retryPolicy(), signal);
+  }
+
+  /**
+   * Runs one step, ending it at once with BrowserClosedError when the browser goes away under it (a
+   * closed browser is not a network error: nothing is retried against a dead page).
+   */
+  private async whileOpen<T>(step: () => Promise<T>): Promise<T> {
+    const closed = () => new BrowserClosedError(SOURCE, this.launched.closedReason() ?? "the page was closed");
+    if (this.launched.closedReason() !== null || this.page.isClosed()) throw closed();
+    const work = step();
+    work.catch(() => {});
+    const gone = this.launched.whenClosed.then(() => {
+      throw closed();
+    });
+    gone.catch(() => {});
+    try {
+      return await Promise.race([work, gone]);
+    } catch (error) {
+      if (this.launched.closedReason() !== null || this.page.isClosed() || isTargetClosed(error) || isTargetClosed((error as { cause?: unknown })?.cause)) {
+        if (this.launched.closedReason() === null) void this.launched.close();
+        throw error instanceof BrowserClosedError ? error : new BrowserClosedError(SOURCE, this.launched.closedReason() ?? "the page was closed", { cause: error });
+      }
+      throw error;
+    }
   }
 
   close(): Promise<void> {
