@@ -10,6 +10,8 @@ import type { SpendLedger } from "./spend.js";
 
 /** A declarative map of what a source can give, checked by callers before they rely on it (CCXT's `has`). */
 export interface SourceCapabilities {
+  // `greeks` and `impliedVolatility` say whether the *feed* gives them. Every chain gets Black-76 values
+  // computed by core where the feed gives none, marked `greeksSource: "computed"` per contract.
   chain: boolean;
   quotes: boolean;
   openInterest: boolean;
@@ -80,8 +82,17 @@ export interface SourceRow {
   openInterestDate?: unknown;
   settlement?: unknown;
   settlementDate?: unknown;
+  /**
+   * The feed's own analytics, in @nq's units: implied volatility as an annualized fraction (0.2 = 20%);
+   * delta and gamma per 1 point of the future; theta in index points per calendar day; vega in index
+   * points per volatility point (0.01). Give only what the feed gives: core computes the rest for
+   * contracts with none of these (marked `greeksSource: "computed"`), and never mixes the two.
+   */
   impliedVolatility?: unknown;
   delta?: unknown;
+  gamma?: unknown;
+  theta?: unknown;
+  vega?: unknown;
   multiplier?: unknown;
   quoteTime?: unknown;
   rawStrike?: unknown;
@@ -117,6 +128,13 @@ export interface SourceResult {
 }
 
 export interface Source {
+  /**
+   * Loads the chain for a request. The registry may call `load` again on the same instance after it threw
+   * a retryable error: the registry is the one retry layer, so do not retry inside the source, and reuse
+   * whatever this instance already received — above all anything paid for — instead of requesting it
+   * again. Honour `signal`: it is aborted when the run is, and when the source's deadline
+   * (`source_deadline_ms`) passes, after which the registry stops waiting for this promise.
+   */
   load(request: ChainRequest, options: LoadOptions): Promise<SourceResult>;
   /** Releases browsers, sockets, files. Must be safe to call twice. */
   close?(): Promise<void>;
@@ -127,7 +145,10 @@ export interface SourceDefinition<Config = unknown> {
   name: string;
   description?: string;
   capabilities: SourceCapabilities;
-  /** Validates the `config` object of this source's entry in a profile. */
+  /**
+   * Validates the `config` object of this source's entry in a profile. Mark a credential field
+   * `.meta({ secret: true })`: its value, and any `${VAR}` substituted into it, are registered for redaction.
+   */
   configSchema: ZodType<Config>;
   create(config: Config, context: SourceContext): Source | Promise<Source>;
   /**

@@ -40,7 +40,7 @@ const positiveMs = z.number().int().positive();
 export const configSchema = z
   .object({
     /** Databento API key; falls back to the DATABENTO_API_KEY environment variable. */
-    api_key: z.string().optional(),
+    api_key: z.string().meta({ secret: true }).optional(),
     base_url: z.url({ protocol: /^https?$/, error: "expected an http(s) URL such as https://hist.databento.com" }).default(DEFAULT_BASE_URL),
     dataset: z.string().min(1).default(DEFAULT_DATASET),
     parent_symbols: z
@@ -78,7 +78,11 @@ export const configSchema = z
     sample: z.boolean().default(false),
     timeout_ms: positiveMs.default(100_000),
     read_timeout_ms: positiveMs.default(100_000),
-    max_retries: z.number().int().min(0).max(10).default(2),
+    /**
+     * The client's own retries. 0 by default: the registry is the one retry layer (profile `retries`), and
+     * a load it retries replays what was already received. Set it only when using the client on its own.
+     */
+    max_retries: z.number().int().min(0).max(10).default(0),
     max_retry_delay_ms: z.number().int().min(0).default(30_000),
     verify_record_count: z.boolean().default(true),
     files: z.array(z.string().min(1)).optional(),

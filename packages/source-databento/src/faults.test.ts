@@ -10,13 +10,16 @@ import {
   AuthError,
   EntitlementError,
   IncompleteDataError,
+  silentLogger,
+  SpendLedger,
   InvalidRequestError,
   NetworkError,
   RateLimitError,
   ServiceUnavailableError,
   TimeoutError,
 } from "@nq/core";
-import type { DatabentoConfig } from "./index.js";
+import { configSchema } from "./config.js";
+import { databento, type DatabentoConfig } from "./index.js";
 import { type LocalDatabentoServer, startLocalDatabentoServer } from "./test-server/index.js";
 import { CANARY_KEY, failureOf, signal, sourceFor } from "./test-support/source-harness.js";
 
@@ -110,6 +113,35 @@ describe("faults", () => {
     server.setFault({ kind: "reset", afterBytes: 1, endpoints: ["metadata.get_cost"] });
     expect(await failureOf((await load()).result)).toBeInstanceOf(IncompleteDataError);
     expect(count("timeseries.get_range")).toBe(0);
+  });
+
+  it("a load tried again after a failure replays what it already received: nothing is bought twice", async () => {
+    const spend = new SpendLedger(null);
+    const controller = new AbortController();
+    const source = await databento.create(configSchema.parse({ api_key: CANARY_KEY, base_url: server.url, max_retries: 0 }), {
+      log: silentLogger,
+      spend,
+      now: () => new Date(),
+      // The first try fails once definitions and statistics are in, as a cut connection would.
+      progress: (update) => {
+        if (update.stage.startsWith("trades")) controller.abort(new Error("cut"));
+      },
+    });
+    const request = { product: "NQ", asOf: "2026-11-19T22:00:00Z" };
+    await failureOf(source.load(request, { signal: controller.signal }));
+    const ranges = () => server.requests.filter((r) => r.path === "/v0/timeseries.get_range");
+    const key = (r: { form: Record<string, string> }) => [r.form.schema, r.form.symbols, r.form.start, r.form.end].join("|");
+    const firstTry = ranges();
+    expect(firstTry.map((r) => r.form.schema)).toEqual(["definition", "statistics"]);
+    server.requests.length = 0;
+    const retried = await source.load(request, { signal: signal() });
+    expect(retried.rows.length).toBeGreaterThan(0);
+    const secondTry = ranges();
+    expect(secondTry.map((r) => r.form.schema)[0]).toBe("trades");
+    // Neither the definitions nor the options' statistics are requested again (the futures' are new).
+    expect(secondTry.filter((r) => firstTry.some((f) => key(f) === key(r)))).toEqual([]);
+    expect(spend.entries.filter((e) => e.what.startsWith("definition"))).toHaveLength(1);
+    await source.close?.();
   });
 
   it("connection reset mid-body → IncompleteDataError", async () => {
