@@ -23,6 +23,11 @@ import { startLocalBarchartSite, type LocalBarchartSite } from "./test-site/inde
 const browser = await browserForTests();
 const signal = () => new AbortController().signal;
 
+/** A fixed Monday afternoon (14:00 CT) for the local site's calendar, ticking a second per reading so each load has its own time. */
+const TODAY = "2026-11-16";
+let ticks = 0;
+const clock = () => new Date(Date.parse("2026-11-16T20:00:00Z") + 1_000 * ticks++);
+
 function configFor(site: LocalBarchartSite, extra: Partial<BarchartConfigInput> = {}) {
   return barchartConfigSchema.parse({
     base_url: site.url,
@@ -45,10 +50,10 @@ describe.skipIf(browser.skip)(`Barchart in headless Chromium against the local s
   let site: LocalBarchartSite;
   let saveDir: string;
   let source: Source;
-  const context = recordingContext();
+  const context = recordingContext(clock);
 
   beforeAll(async () => {
-    site = await startLocalBarchartSite({ weeksPerType: 2 });
+    site = await startLocalBarchartSite({ today: TODAY, weeksPerType: 2 });
     saveDir = await mkdtemp(join(tmpdir(), "nq-barchart-save-"));
     source = await barchartSource.create(configFor(site, { save_dir: saveDir }), context);
   });
@@ -95,7 +100,15 @@ describe.skipIf(browser.skip)(`Barchart in headless Chromium against the local s
       const ofSeries = chain.contracts.filter((c) => c.root === s.code.replace(/[FGHJKMNQUVXZ]\d\d$/, "") && c.expiration === s.expiration);
       expect(ofSeries.length, s.code).toBeGreaterThan(0);
       expect(ofSeries.every((c) => c.underlying === s.future)).toBe(true);
+      // …and its own future's price, as that series' page shows it.
+      expect(ofSeries.every((c) => c.underlyingPrice === site.prices[s.future] && c.underlyingPriceBasis === "last" && c.underlyingPriceTime !== null), s.code).toBe(true);
     }
+    const prices = new Set(chain.contracts.map((c) => `${c.underlying}@${c.underlyingPrice}`));
+    expect(new Set(chain.contracts.map((c) => c.underlyingPrice)).size).toBeGreaterThanOrEqual(2);
+    expect(prices.size).toBe(new Set(chain.contracts.map((c) => c.underlying)).size);
+    // The data's time is before its fetch (Barchart is delayed), never after.
+    expect(Date.parse(chain.metadata.asOf)).toBeLessThanOrEqual(Date.parse(String(result.asOf)) + 1);
+    expect(Date.parse(String(result.asOf))).toBeLessThan(Date.parse("2026-11-16T20:00:00Z"));
   });
 
   it("bounds the crawl by maxExpirations, nearest first, and reuses the same browser", async () => {
@@ -109,7 +122,7 @@ describe.skipIf(browser.skip)(`Barchart in headless Chromium against the local s
   });
 
   it("fetches only the series types asked for", async () => {
-    const only = await barchartSource.create(configFor(site, { expiries: ["friday", "eom"] }), recordingContext());
+    const only = await barchartSource.create(configFor(site, { expiries: ["friday", "eom"] }), recordingContext(clock));
     try {
       const chain = normalized(await only.load({ product: "NQ" }, { signal: signal() }));
       const wanted = site.series.filter((s) => s.kind === "friday" || s.kind === "eom").map((s) => s.expiration);
@@ -127,7 +140,7 @@ describe.skipIf(browser.skip)(`Barchart in headless Chromium against the local s
     expect(files.filter((f) => f.endsWith(".quotes.json"))).toHaveLength(site.series.length);
     expect(files.filter((f) => f.endsWith(".page.html"))).toHaveLength(site.series.length);
 
-    const replay = await barchartSource.create(barchartConfigSchema.parse({ mode: "saved", saved_dir: join(saveDir, folders.sort()[0]!) }), recordingContext());
+    const replay = await barchartSource.create(barchartConfigSchema.parse({ mode: "saved", saved_dir: join(saveDir, folders.sort()[0]!) }), recordingContext(clock));
     const replayed = normalized(await replay.load({ product: "NQ" }, { signal: signal() }));
     await replay.close?.();
     expect(replayed.optionsSummary.expirations).toEqual([...new Set(site.series.map((s) => s.expiration))].sort());
@@ -135,7 +148,7 @@ describe.skipIf(browser.skip)(`Barchart in headless Chromium against the local s
     expect(replayed.contracts.length).toBeGreaterThan(100);
 
     // A relative saved_dir is read from the profile's folder (context.baseDir), not the working directory.
-    const relative = await barchartSource.create(barchartConfigSchema.parse({ mode: "saved", saved_dir: folders.sort()[0]! }), { ...recordingContext(), baseDir: saveDir });
+    const relative = await barchartSource.create(barchartConfigSchema.parse({ mode: "saved", saved_dir: folders.sort()[0]! }), { ...recordingContext(clock), baseDir: saveDir });
     const again = normalized(await relative.load({ product: "NQ" }, { signal: signal() }));
     await relative.close?.();
     expect(again.contracts.length).toBe(replayed.contracts.length);
@@ -173,13 +186,13 @@ describe.skipIf(browser.skip)(`Barchart in headless Chromium against the local s
   });
 
   it("waits out a challenge that clears itself, and reports one that does not as a block", async () => {
-    const patient = await barchartSource.create(configFor(site, { challenge_wait_ms: 5_000 }), recordingContext());
+    const patient = await barchartSource.create(configFor(site, { challenge_wait_ms: 5_000 }), recordingContext(clock));
     try {
       site.setFault("challenge-once");
       const chain = normalized(await patient.load({ product: "NQ", maxExpirations: 1 }, { signal: signal() }));
       expect(chain.contracts.length).toBeGreaterThan(0);
       site.setFault("challenge");
-      const refused = await barchartSource.create(configFor(site, { challenge_wait_ms: 1_000 }), recordingContext());
+      const refused = await barchartSource.create(configFor(site, { challenge_wait_ms: 1_000 }), recordingContext(clock));
       const error = await refused.load({ product: "NQ" }, { signal: signal() }).then(() => null, (e: unknown) => e);
       await refused.close?.();
       expect(error).toBeInstanceOf(BlockedError);
@@ -191,7 +204,7 @@ describe.skipIf(browser.skip)(`Barchart in headless Chromium against the local s
   });
 
   it("retries a transient failure a bounded number of times, then says so", async () => {
-    const retrying = await barchartSource.create(configFor(site, { max_retries: 2, retry_backoff_ms: 10 }), recordingContext());
+    const retrying = await barchartSource.create(configFor(site, { max_retries: 2, retry_backoff_ms: 10 }), recordingContext(clock));
     try {
       site.setFault("server-error");
       const before = site.requests.length;
@@ -206,7 +219,7 @@ describe.skipIf(browser.skip)(`Barchart in headless Chromium against the local s
   });
 
   it("gives up on a slow site with a TimeoutError", async () => {
-    const impatient = await barchartSource.create(configFor(site, { timeout_ms: 700 }), recordingContext());
+    const impatient = await barchartSource.create(configFor(site, { timeout_ms: 700 }), recordingContext(clock));
     try {
       site.setFault({ kind: "slow", delayMs: 2_500 });
       const error = await impatient.load({ product: "NQ", maxExpirations: 1 }, { signal: signal() }).then(() => null, (e: unknown) => e);
@@ -226,7 +239,7 @@ describe.skipIf(browser.skip)(`Barchart in headless Chromium against the local s
           { name: "barchart", definition: barchartSource as never, config: configFor(blockedSite) },
           { name: "barchart-saved", definition: barchartSource as never, config: barchartConfigSchema.parse({ mode: "saved", saved_dir: join(saveDir, folders[0]!) }) },
         ],
-        { request: { product: "NQ" }, policy: "fallback", log: silentLogger, retries: 1 },
+        { request: { product: "NQ" }, policy: "fallback", log: silentLogger, retries: 1, now: clock },
       );
       expect(run.ok).toBe(true);
       expect(run.source).toBe("barchart-saved");
@@ -238,6 +251,89 @@ describe.skipIf(browser.skip)(`Barchart in headless Chromium against the local s
     } finally {
       await blockedSite.close();
     }
+  });
+});
+
+describe.skipIf(browser.skip)(`Barchart retries, saves and replays (${browser.message})`, () => {
+  let site: LocalBarchartSite;
+  let saveDir: string;
+  beforeAll(async () => {
+    site = await startLocalBarchartSite({ today: TODAY, weeksPerType: 1, fixturesDir: null });
+    saveDir = await mkdtemp(join(tmpdir(), "nq-barchart-save-"));
+  });
+  afterAll(async () => {
+    await site?.close();
+    await rm(saveDir, { recursive: true, force: true });
+  });
+
+  it("a retry by the registry reuses the series already fetched and asks again only for the one that failed", async () => {
+    const nearest = [...site.series].sort((a, b) => (a.expiration < b.expiration ? -1 : a.expiration > b.expiration ? 1 : 0));
+    const victim = nearest[3]!.code;
+    site.setFault({ kind: "server-error", on: "quotes", symbol: victim, times: 1 });
+    const before = site.requests.length;
+    const progress: string[] = [];
+    const run = await runSources([{ name: "barchart", definition: barchartSource as never, config: configFor(site, { max_retries: 0 }) }], {
+      request: { product: "NQ" },
+      policy: "fallback",
+      log: silentLogger,
+      retries: 1,
+      now: clock,
+      onProgress: (_name, update) => progress.push(`${update.stage} ${update.done}/${update.total}`),
+    });
+    site.setFault(null);
+    expect(run.ok).toBe(true);
+    expect(run.attempts[0]).toMatchObject({ outcome: "success", tries: 2 });
+    const quotes = site.requests.slice(before).filter((r) => r.kind === "quotes").map((r) => r.query.symbol);
+    // Every series once, the failed one twice: nothing fetched before the failure was fetched again.
+    expect(quotes.filter((q) => q === victim)).toHaveLength(2);
+    expect(quotes).toHaveLength(site.series.length + 1);
+    expect(new Set(quotes).size).toBe(site.series.length);
+    const pages = site.requests.slice(before).filter((r) => r.kind === "page").map((r) => r.path);
+    expect(pages.length).toBeLessThanOrEqual(site.series.length + 1);
+    expect(run.chain!.optionsSummary.expirations).toEqual([...new Set(site.series.map((s) => s.expiration))].sort());
+    // And the user saw it go, series by series.
+    for (const s of site.series) expect(progress.some((p) => p.startsWith(`series ${s.code} `)), s.code).toBe(true);
+  });
+
+  it("saves a partial or failed crawl under a marked name, and replay prefers the newest complete capture and says so", async () => {
+    const live = await barchartSource.create(configFor(site, { save_dir: saveDir }), recordingContext(clock));
+    try {
+      const good = await live.load({ product: "NQ", maxExpirations: 2 }, { signal: signal() });
+      expect(good.complete).toBe(true);
+      // One listed series comes back empty: the chain is partial.
+      const nearest = [...site.series].sort((a, b) => (a.expiration < b.expiration ? -1 : 1));
+      site.setFault({ kind: "empty-chain", symbol: nearest[1]!.code });
+      const partial = await live.load({ product: "NQ", maxExpirations: 2 }, { signal: signal() });
+      expect(partial.complete).toBe(false);
+      expect(partial.incompleteReasons!.join(" ")).toMatch(/empty chain/);
+      // Every series empty: no data at all.
+      site.setFault("empty-chain");
+      await expect(live.load({ product: "NQ", maxExpirations: 1 }, { signal: signal() })).rejects.toBeInstanceOf(NoDataError);
+    } finally {
+      site.setFault(null);
+      await live.close?.();
+    }
+    const folders = (await readdir(saveDir)).sort();
+    expect(folders).toHaveLength(3);
+    expect(folders[0]).toMatch(/-NQ$/);
+    expect(folders[1]).toMatch(/-NQ-partial$/);
+    expect(folders[2]).toMatch(/-NQ-failed$/);
+
+    const context = recordingContext();
+    const replay = await barchartSource.create(barchartConfigSchema.parse({ mode: "saved", saved_dir: saveDir }), context);
+    const replayed = await replay.load({ product: "NQ" }, { signal: signal() });
+    expect(replayed.complete).toBe(true);
+    expect(replayed.warnings![0]).toMatch(new RegExp(`replayed the complete Barchart capture in .*${folders[0]}, fetched 2026-11-16T`));
+    expect(replayed.warnings!.join("\n")).toMatch(/newer partial capture was not replayed/);
+    expect(replayed.warnings!.join("\n")).toMatch(/newer failed capture was not replayed/);
+    expect(replayed.asOfReason).toMatch(/replay of a capture fetched 2026-11-16T/);
+    expect(context.entries.some((e) => /^replaying the complete Barchart capture/.test(e.message))).toBe(true);
+
+    // Pointed at the partial capture itself, replay gives it, saying it is partial.
+    const direct = await barchartSource.create(barchartConfigSchema.parse({ mode: "saved", saved_dir: join(saveDir, folders[1]!) }), recordingContext());
+    const partialReplay = await direct.load({ product: "NQ" }, { signal: signal() });
+    expect(partialReplay.complete).toBe(false);
+    expect(partialReplay.incompleteReasons![0]).toMatch(/replayed a partial capture/);
   });
 });
 

@@ -9,7 +9,7 @@
  * page load plus one quotes request per expiry; a crawl bounded by maxExpirations may also load at most
  * one unused page per other lane (its date is needed to know it is not nearer).
  */
-import { IncompleteDataError, type Logger } from "@nq/core";
+import { IncompleteDataError, isExpiredAt, type Logger, type ProgressUpdate } from "@nq/core";
 import type { SeriesFetcher } from "./browser-session.js";
 import { linkFor, parseSeriesPage, type SeriesLink, type SeriesPage } from "./page-parser.js";
 import { throwIfAborted } from "./politeness.js";
@@ -21,6 +21,8 @@ export interface CapturedSeries {
   seriesCode: string;
   pageUrl: string;
   pageHtml: string;
+  /** When the page was read (ISO): the time of the underlying price it shows, which the page does not date. */
+  pageFetchedAt?: string;
   quotesUrl: string;
   quotesBody: string;
 }
@@ -32,12 +34,41 @@ export interface ChainCapture {
   series: CapturedSeries[];
   /** Why listed series were not fetched (expired, not wanted, no date on the page…). */
   notes: string[];
+  /** Why the capture may miss series the request wanted (a series dropdown the crawl could not read…). */
+  incompleteReasons?: string[];
 }
 
-interface VisitedPage {
+export interface VisitedPage {
   url: string;
   html: string;
   page: SeriesPage;
+  fetchedAt: string;
+}
+
+/**
+ * What the tries of one load have fetched so far. A retry after a transient failure (the registry calls
+ * `load` again) passes the same memo: pages and quotes already fetched are reused, and only what failed
+ * is asked for again.
+ */
+export interface CrawlMemo {
+  fetchedAt: string | null;
+  /** Pages by path (a page is filed under every path that names it). */
+  pages: Map<string, VisitedPage>;
+  /** Captured series by code. */
+  quotes: Map<string, CapturedSeries>;
+}
+
+export function newCrawlMemo(): CrawlMemo {
+  return { fetchedAt: null, pages: new Map(), quotes: new Map() };
+}
+
+export interface CrawlOptions {
+  signal: AbortSignal;
+  log: Logger;
+  now: () => Date;
+  /** Called before and after each series, and once at the start. */
+  progress?: (update: ProgressUpdate) => void;
+  memo?: CrawlMemo;
 }
 
 interface Lane {
@@ -47,16 +78,32 @@ interface Lane {
   discovered: boolean;
 }
 
-export async function crawlChain(fetcher: SeriesFetcher, plan: CrawlPlan, signal: AbortSignal, log: Logger, now: () => Date): Promise<ChainCapture> {
+export async function crawlChain(fetcher: SeriesFetcher, plan: CrawlPlan, options: CrawlOptions): Promise<ChainCapture> {
+  const { signal, log, now } = options;
   throwIfAborted(signal);
-  const fetchedAt = now().toISOString();
-  const visited = new Map<string, VisitedPage>();
+  const memo = options.memo ?? newCrawlMemo();
+  const resumed = memo.pages.size > 0 || memo.quotes.size > 0;
+  const fetchedAt = (memo.fetchedAt ??= now().toISOString());
+  const visited = memo.pages;
   const notes: string[] = [];
+  const incompleteReasons: string[] = [];
+  const unreadToolbars: VisitedPage[] = [];
+  let loadedThisTry = false;
+  let bytes = 0;
+  const report = (stage: string, done: number, total: number) => {
+    try {
+      options.progress?.({ stage, done, total: Math.max(total, done), bytes });
+    } catch (error) {
+      log.debug(`progress callback failed: ${(error as Error).message}`);
+    }
+  };
 
   const load = async (url: string): Promise<VisitedPage> => {
     const loaded = await fetcher.loadPage(url, signal);
+    loadedThisTry = true;
+    bytes += loaded.html.length;
     const page = parseSeriesPage(loaded.html);
-    const entry = { url: loaded.url, html: loaded.html, page };
+    const entry = { url: loaded.url, html: loaded.html, page, fetchedAt: now().toISOString() };
     for (const link of [...page.seriesExpiries, ...page.seriesTypes]) {
       if (link.selected && link.seriesCode === page.seriesCode) visited.set(link.path, entry);
     }
@@ -66,7 +113,10 @@ export async function crawlChain(fetcher: SeriesFetcher, plan: CrawlPlan, signal
     return entry;
   };
 
-  const start = await load(plan.startUrl);
+  if (resumed) log.info(`resuming: ${memo.quotes.size} series and ${new Set(memo.pages.values()).size} pages from the previous try are reused`);
+  report("start page", 0, plan.maxExpirations ?? 1);
+  const startPath = linkFor(new URL(plan.startUrl).pathname, "", false)?.path ?? new URL(plan.startUrl).pathname;
+  const start = visited.get(startPath) ?? (await load(plan.startUrl));
   if (!start.page.apiConfig && start.page.seriesTypes.length === 0 && start.page.seriesExpiries.length === 0) {
     throw new IncompleteDataError(
       SOURCE,
@@ -82,9 +132,14 @@ export async function crawlChain(fetcher: SeriesFetcher, plan: CrawlPlan, signal
     if (!wantsType(plan, type)) continue;
     lanes.push(type === startType ? { type, queue: startQueue, discovered: true } : { type, queue: [type.path], discovered: false });
   }
+  noteToolbar(start);
 
   const taken = new Set<string>();
   const series: CapturedSeries[] = [];
+  const estimate = () => {
+    const known = series.length + lanes.reduce((sum, lane) => sum + lane.queue.length, 0);
+    return plan.maxExpirations === null ? known : Math.min(plan.maxExpirations, known);
+  };
   for (;;) {
     if (plan.maxExpirations !== null && series.length >= plan.maxExpirations) break;
     const heads: { lane: Lane; entry: VisitedPage; index: number }[] = [];
@@ -94,18 +149,45 @@ export async function crawlChain(fetcher: SeriesFetcher, plan: CrawlPlan, signal
     }
     if (heads.length === 0) break;
     heads.sort((a, b) => (a.entry.page.expiration! < b.entry.page.expiration! ? -1 : a.entry.page.expiration! > b.entry.page.expiration! ? 1 : a.index - b.index));
-    const { lane, entry } = heads[0]!;
+    const { lane } = heads[0]!;
+    let { entry } = heads[0]!;
     lane.queue.shift();
     const code = entry.page.seriesCode!;
     taken.add(code);
-    const url = quotesUrl(plan.baseUrl, entry.page.apiConfig, code);
-    const quotes = await fetcher.fetchQuotes(url, signal);
-    log.info(`fetched ${code} (expires ${entry.page.expiration}, ${quotes.body.length} bytes)`);
-    series.push({ seriesCode: code, pageUrl: entry.url, pageHtml: entry.html, quotesUrl: url, quotesBody: quotes.body });
+    report(`series ${code}`, series.length, estimate() + 1);
+    let captured = memo.quotes.get(code);
+    if (captured) {
+      log.info(`reusing ${code} from the previous try`);
+    } else {
+      // A new try starts on a page of its own (fresh cookies, the tab off any error page), then asks.
+      if (!loadedThisTry) entry = await load(entry.url);
+      const url = quotesUrl(plan.baseUrl, entry.page.apiConfig, code);
+      const quotes = await fetcher.fetchQuotes(url, signal);
+      bytes += quotes.body.length;
+      log.info(`fetched ${code} (expires ${entry.page.expiration}, ${quotes.body.length} bytes)`);
+      captured = { seriesCode: code, pageUrl: entry.url, pageHtml: entry.html, pageFetchedAt: entry.fetchedAt, quotesUrl: url, quotesBody: quotes.body };
+      memo.quotes.set(code, captured);
+    }
+    series.push(captured);
+    report(`series ${code}`, series.length, estimate());
   }
-  return { fetchedAt, baseUrl: plan.baseUrl, product: plan.product, series, notes };
+  // A page whose series dropdowns could not be read hides series: the capture is then not complete,
+  // unless only named codes were asked for and every one was found.
+  const allCodesFound = plan.seriesCodes !== null && plan.seriesTypes?.length === 0 && [...plan.seriesCodes].every((c) => taken.has(c));
+  for (const entry of allCodesFound ? [] : unreadToolbars) {
+    for (const problem of entry.page.toolbarProblems) {
+      const reason = `${entry.page.seriesCode ?? entry.url}: ${problem}, so the series it would list were not fetched; Barchart may have changed its page`;
+      if (!incompleteReasons.includes(reason)) incompleteReasons.push(reason);
+    }
+  }
+  for (const reason of incompleteReasons) log.warn(reason);
+  return { fetchedAt, baseUrl: plan.baseUrl, product: plan.product, series, notes, incompleteReasons };
 
-  /** The lane's nearest wanted, unexpired, not-yet-taken series page, loading pages as needed. */
+  function noteToolbar(entry: VisitedPage): void {
+    if (entry.page.toolbarProblems.length > 0 && !unreadToolbars.includes(entry)) unreadToolbars.push(entry);
+  }
+
+/** The lane's nearest wanted, unexpired, not-yet-taken series page, loading pages as needed. */
   async function nextHead(lane: Lane): Promise<VisitedPage | null> {
     while (lane.queue.length > 0) {
       throwIfAborted(signal);
@@ -120,6 +202,7 @@ export async function crawlChain(fetcher: SeriesFetcher, plan: CrawlPlan, signal
       visited.set(path, entry);
       if (!lane.discovered) {
         lane.discovered = true;
+        noteToolbar(entry);
         const listed = entry.page.seriesExpiries.map((l) => l.path);
         lane.queue = listed.includes(path) ? listed : [path, ...listed];
         continue;
@@ -139,7 +222,8 @@ export async function crawlChain(fetcher: SeriesFetcher, plan: CrawlPlan, signal
     if (taken.has(page.seriesCode)) return "";
     if (!wantsSeries(plan, lane.type, page.seriesCode)) return "";
     if (!page.expiration) return `${page.seriesCode}: the page shows no "Days to expiration on MM/DD/YY" text; skipped (its expiry is unknown)`;
-    if (page.expiration < plan.today) return `${page.seriesCode}: expired on ${page.expiration}; skipped`;
+    // "Expired" on the CME trade date (Chicago; from 17:00 CT the next day's), as the normalizer decides it.
+    if (isExpiredAt({ expiration: page.expiration }, plan.asOf)) return `${page.seriesCode}: expired on ${page.expiration} (CME trade date ${plan.today}); skipped`;
     if (plan.expirations && !plan.expirations.has(page.expiration)) return "";
     return null;
   }

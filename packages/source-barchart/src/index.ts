@@ -15,15 +15,28 @@
  * parsers, with no browser. A block (403, challenge) or a rate limit (429) becomes BlockedError or
  * RateLimitError at once, so the runner falls back instead of hammering the site.
  */
-import { defineSource, type ChainRequest, type LoadOptions, type Source, type SourceContext, type SourceResult } from "@nq/core";
-import { BrowserSession } from "./browser-session.js";
 import { resolve } from "node:path";
+import {
+  canonicalRequest,
+  defineSource,
+  isSourceError,
+  type ChainRequest,
+  type LoadOptions,
+  type ProgressUpdate,
+  type Source,
+  type SourceContext,
+  type SourceResult,
+} from "@nq/core";
+import { BrowserSession } from "./browser-session.js";
 import { barchartConfigSchema, type BarchartConfig } from "./config.js";
-import { crawlChain } from "./crawl.js";
+import { crawlChain, newCrawlMemo, type ChainCapture, type CrawlMemo } from "./crawl.js";
+import { BrowserClosedError } from "./errors.js";
 import { throwIfAborted, untilAborted } from "./politeness.js";
 import { planCrawl } from "./query.js";
 import { captureToResult } from "./rows.js";
-import { readCapture, saveCapture } from "./saved-captures.js";
+import { readCapture, saveCapture, type CaptureStatus } from "./saved-captures.js";
+
+const SOURCE = "barchart";
 
 export const barchartSource = defineSource<BarchartConfig>({
   name: "barchart",
@@ -58,12 +71,17 @@ function relativeTo(baseDir: string | undefined, paths: { save_dir: string | und
   return { save_dir: at(paths.save_dir), saved_dir: at(paths.saved_dir) };
 }
 
+/** A retry reuses what an earlier try of the same load fetched, if that try is at most this old. */
+const RESUME_WINDOW_MS = 10 * 60_000;
+
 /** One browser per source instance, started on the first load and reused for every expiry and load. */
 class LiveBarchartSource implements Source {
   private session: Promise<BrowserSession> | null = null;
   private closed = false;
   /** Loads share one tab, so they take turns. */
   private turn: Promise<unknown> = Promise.resolve();
+  /** What the last, failed try of a load fetched: the registry's retry of the same request resumes from it. */
+  private resume: { key: string; memo: CrawlMemo } | null = null;
 
   constructor(
     private readonly config: BarchartConfig,
@@ -78,34 +96,73 @@ class LiveBarchartSource implements Source {
 
   private async loadNow(request: ChainRequest, { signal }: LoadOptions): Promise<SourceResult> {
     throwIfAborted(signal);
-    const plan = planCrawl(request, this.config, this.context.now());
+    const now = this.context.now();
+    const plan = planCrawl(request, this.config, now);
+    const key = JSON.stringify(canonicalRequest(request));
+    const earlier = this.resume;
+    this.resume = null;
+    const fresh = earlier?.key === key && earlier.memo.fetchedAt !== null && now.getTime() - Date.parse(earlier.memo.fetchedAt) <= RESUME_WINDOW_MS;
+    const memo = fresh ? earlier.memo : newCrawlMemo();
     const session = await untilAborted(this.openSession(), signal);
-    const capture = await crawlChain(session, plan, signal, this.context.log, this.context.now);
+    let capture: ChainCapture;
+    try {
+      capture = await crawlChain(session, plan, {
+        signal,
+        log: this.context.log,
+        now: this.context.now,
+        ...(this.context.progress ? { progress: (update: ProgressUpdate) => this.context.progress?.(update) } : {}),
+        memo,
+      });
+    } catch (error) {
+      // A retryable failure keeps what was fetched: the registry's next try asks only for the rest.
+      if (isSourceError(error) && error.retryable && !this.closed && memo.quotes.size + memo.pages.size > 0) {
+        this.resume = { key, memo };
+        this.context.log.info(`keeping ${memo.quotes.size} fetched series for a retry of this load`);
+      }
+      throw error;
+    }
+
+    let result: ReturnType<typeof captureToResult> | null = null;
+    let failure: unknown = null;
+    try {
+      result = captureToResult(capture);
+    } catch (error) {
+      failure = error;
+    }
     let savedTo: string | null = null;
     if (this.config.save_dir) {
-      savedTo = await saveCapture(this.config.save_dir, capture);
-      this.context.log.info(`saved ${capture.series.length} raw responses to ${savedTo}`);
+      // Only a complete chain is saved as a plain capture; replay prefers those.
+      const status: CaptureStatus = result === null ? "failed" : result.complete === false ? "partial" : "complete";
+      const reasons = result === null ? [(failure as Error)?.message ?? String(failure)] : (result.incompleteReasons ?? []);
+      savedTo = await saveCapture(this.config.save_dir, capture, { status, reasons });
+      const what = status === "complete" ? "" : ` as a ${status} capture (replay prefers complete ones)`;
+      const message = `saved ${capture.series.length} raw responses to ${savedTo}${what}`;
+      if (status === "complete") this.context.log.info(message);
+      else this.context.log.warn(message);
     }
-    return captureToResult(capture, { savedTo });
+    if (result === null) throw failure;
+    result.rawDataAvailable = savedTo !== null;
+    return result;
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    this.resume = null;
     const session = this.session;
     this.session = null;
     if (session) await session.then((s) => s.close()).catch(() => {});
   }
 
-  private openSession(): Promise<BrowserSession> {
-    if (this.closed) return Promise.reject(new Error("barchart: load() called after close()"));
-    if (!this.session) {
-      const opening = BrowserSession.open(this.config, this.context.log);
-      // A failed start (no browser) is not cached: the next load tries again.
-      opening.catch(() => {
-        if (this.session === opening) this.session = null;
-      });
-      this.session = opening;
+  private async openSession(): Promise<BrowserSession> {
+    if (this.closed) throw new BrowserClosedError(SOURCE, "load() was called after close()");
+    if (this.session) {
+      const current = await this.session.catch(() => null);
+      if (current && current.closedReason() === null) return current;
+      // A failed start (no browser) is not kept, nor a browser that died: this load starts a new one.
+      if (current) await current.close();
+      this.session = null;
     }
+    this.session = BrowserSession.open(this.config, this.context.log);
     return this.session;
   }
 }
@@ -119,11 +176,25 @@ class SavedCaptureSource implements Source {
 
   async load(request: ChainRequest, { signal }: LoadOptions): Promise<SourceResult> {
     throwIfAborted(signal);
-    const { capture, folder } = await untilAborted(readCapture(this.config.saved_dir!), signal);
-    this.context.log.info(`replaying the Barchart capture in ${folder} (fetched ${capture.fetchedAt})`);
+    const read = await untilAborted(readCapture(this.config.saved_dir!), signal);
+    const { capture, folder, status } = read;
+    const what = `the ${status} Barchart capture in ${folder}, fetched ${capture.fetchedAt} (${capture.series.length} series)`;
+    this.context.log.info(`replaying ${what}`);
+    for (const newer of read.passedOver) {
+      this.context.log.warn(`not replaying the newer ${newer.status} capture ${newer.folder} (fetched ${newer.fetchedAt})`);
+    }
     const plan = planCrawl(request, this.config, new Date(capture.fetchedAt));
     const result = captureToResult(capture, { savedTo: folder });
-    result.warnings = [`replayed from ${folder}, captured ${capture.fetchedAt}`, ...(result.warnings ?? [])];
+    result.warnings = [
+      `replayed ${what}`,
+      ...read.passedOver.map((newer) => `a newer ${newer.status} capture was not replayed: ${newer.folder} (fetched ${newer.fetchedAt})`),
+      ...(result.warnings ?? []),
+    ];
+    if (status !== "complete") {
+      result.complete = false;
+      result.incompleteReasons = [`replayed a ${status} capture${read.reasons.length ? `: ${read.reasons.join("; ")}` : ""}`, ...(result.incompleteReasons ?? [])];
+    }
+    result.asOfReason = `a replay of a capture fetched ${capture.fetchedAt}: ${result.asOfReason ?? ""}`.replace(/: $/, "");
     if (plan.product !== capture.product) {
       result.warnings.push(`the request is for ${plan.product} but the capture holds ${capture.product}`);
     }
@@ -139,5 +210,8 @@ export { parseSeriesPage, type QuotesApiConfig, type SeriesLink, type SeriesPage
 export { locateBrowser, INSTALL_HINT, KNOWN_BROWSER_PATHS, type LocatedBrowser, type LocateOptions } from "./browser.js";
 export { classifyPageAnswer, classifyQuotesAnswer, looksLikeChallenge, parseRetryAfter } from "./response-classifier.js";
 export { captureToResult, seriesRoot } from "./rows.js";
-export { readCapture, saveCapture } from "./saved-captures.js";
+export { readCapture, saveCapture, type CaptureStatus, type ReadCapture } from "./saved-captures.js";
+export { BrowserClosedError } from "./errors.js";
+export { reapOrphanedBrowsers, PROFILE_PREFIX, type ReapReport } from "./browser-lifecycle.js";
+export { BARCHART_DELAY_MS, dataMoment } from "./query.js";
 export type { CapturedSeries, ChainCapture } from "./crawl.js";

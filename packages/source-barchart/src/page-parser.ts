@@ -53,6 +53,12 @@ export interface SeriesPage {
   daysToExpiration: number | null;
   /** Dollars per option point ("Price Value of Option point: $20"). */
   pointValue: number | null;
+  /**
+   * What is wrong with the page's series dropdowns, one sentence each: a series-type dropdown that holds
+   * only a placeholder option (rendered before the page's script filled it in), or none at all. The
+   * crawl cannot see the other series then, and says the chain is incomplete.
+   */
+  toolbarProblems: string[];
 }
 
 const OPTIONS_PATH = /^\/futures\/quotes\/([^/?#]+)\/options(?:\/([^/?#]+))?\/?(?:[?#].*)?$/;
@@ -60,10 +66,28 @@ const OPTIONS_PATH = /^\/futures\/quotes\/([^/?#]+)\/options(?:\/([^/?#]+))?\/?(
 export function parseSeriesPage(html: string): SeriesPage {
   const selects = readSelects(html);
   // Found by its "Monthly Options" entry, not its id or class: Barchart renamed the class once already.
-  const typeSelect = selects.find((options) => options.some((o) => /monthly options/i.test(o.label)) && options.every((o) => o.link));
-  const expirySelect = selects.find((options) => options !== typeSelect && options.length > 0 && options.every((o) => o.link));
-  const seriesTypes = (typeSelect ?? []).map((o) => o.link!);
-  const seriesExpiries = (expirySelect ?? []).map((o) => o.link!);
+  const typeSelect = selects.find(({ options }) => options.some((o) => /monthly options/i.test(o.label)) && options.every((o) => o.link));
+  const expirySelect = selects.find(({ options }) => options !== typeSelect?.options && options.length > 0 && options.every((o) => o.link));
+  const seriesTypes = (typeSelect?.options ?? []).map((o) => o.link!);
+  const seriesExpiries = (expirySelect?.options ?? []).map((o) => o.link!);
+  const toolbarProblems: string[] = [];
+  if (!typeSelect) {
+    // Named like Barchart's own ("Options Type", #…dropdown-type) but holding no series page links.
+    const named = selects.find(({ attributes }) => /options\s*type/i.test(readAttribute(attributes, "aria-label") ?? "") || /dropdown-type/i.test(readAttribute(attributes, "id") ?? ""));
+    if (named) {
+      const labels = named.options.map((o) => JSON.stringify(o.label)).join(", ") || "no options";
+      toolbarProblems.push(`the series-type dropdown lists no series types (${labels}): a placeholder the page's script had not filled in`);
+    } else if (selects.some(({ options }) => options.some((o) => o.link))) {
+      toolbarProblems.push("the page has no series-type dropdown");
+    }
+  }
+  if (!expirySelect) {
+    const named = selects.find(({ attributes }) => /dropdown-month/i.test(readAttribute(attributes, "id") ?? ""));
+    if (named && named !== typeSelect) {
+      const labels = named.options.map((o) => JSON.stringify(o.label)).join(", ") || "no options";
+      toolbarProblems.push(`the expiry dropdown lists no series (${labels}): a placeholder the page's script had not filled in`);
+    }
+  }
 
   const table = readQuotesTable(html);
   const canonicalPath = readCanonicalPath(html);
@@ -89,6 +113,7 @@ export function parseSeriesPage(html: string): SeriesPage {
     expiration: expiry ? `${expiry[4]!.length === 2 ? `20${expiry[4]}` : expiry[4]}-${pad(expiry[2]!)}-${pad(expiry[3]!)}` : null,
     daysToExpiration: expiry ? Number(expiry[1]) : null,
     pointValue: pointValue ? Number(pointValue[1]!.replace(/,/g, "")) : null,
+    toolbarProblems,
   };
 }
 
@@ -109,18 +134,18 @@ interface SelectOption {
   link: SeriesLink | null;
 }
 
-function readSelects(html: string): SelectOption[][] {
-  const selects: SelectOption[][] = [];
-  for (const select of html.matchAll(/<select\b[^>]*>([\s\S]*?)<\/select>/gi)) {
+function readSelects(html: string): { attributes: string; options: SelectOption[] }[] {
+  const selects: { attributes: string; options: SelectOption[] }[] = [];
+  for (const select of html.matchAll(/<select\b([^>]*)>([\s\S]*?)<\/select>/gi)) {
     const options: SelectOption[] = [];
-    for (const option of select[1]!.matchAll(/<option\b([^>]*)>([\s\S]*?)<\/option>/gi)) {
+    for (const option of select[2]!.matchAll(/<option\b([^>]*)>([\s\S]*?)<\/option>/gi)) {
       const attributes = option[1]!;
       const value = readAttribute(attributes, "value") ?? "";
       const label = decodeEntities(option[2]!.replace(/<[^>]*>/g, "")).replace(/\s+/g, " ").trim();
       const selected = /\sselected(?:\s|=|$)/i.test(` ${attributes}`);
       options.push({ label, value, selected, link: linkFor(value, label, selected) });
     }
-    selects.push(options);
+    selects.push({ attributes: select[1]!, options });
   }
   return selects;
 }

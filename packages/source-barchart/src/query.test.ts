@@ -12,6 +12,14 @@ describe("the crawl plan", () => {
     expect(plan).toMatchObject({ product: "NQ", startUrl: "https://www.barchart.com/futures/quotes/NQ*0/options?futuresOptionsView=merged&moneyness=allRows", maxExpirations: 3, today: "2026-11-20", seriesTypes: null, seriesCodes: null });
   });
 
+  it("takes 'today' as the CME trade date: at 20:30 CT Monday (the evening session) it is Tuesday", () => {
+    // 2026-11-16 is a Monday; 20:30 CST is 02:30 UTC on the 17th, and the calendar date in Chicago is still the 16th.
+    const plan = planCrawl({ product: "NQ" }, config(), new Date("2026-11-17T02:30:00Z"));
+    expect(plan.today).toBe("2026-11-17");
+    // The data's moment is the fetch less Barchart's delay, never after it.
+    expect(plan.asOf.toISOString()).toBe("2026-11-17T02:20:00.000Z");
+  });
+
   it("splits expiries into series types and codes", () => {
     const plan = planCrawl({ product: "NQ" }, config({ expiries: ["weekly", "MC7M25"], future: "NQZ26" }), new Date());
     expect(plan.seriesTypes).toEqual(["weekly"]);

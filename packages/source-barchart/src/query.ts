@@ -3,12 +3,23 @@
  * which series are wanted, how many expiries, what "today" is), and a series page's own
  * `data-api-config` becomes the quotes URL the page itself would call.
  */
-import { InvalidRequestError, type ChainRequest } from "@nq/core";
+import { cmeTradeDate, InvalidRequestError, latestCompleteMoment, type ChainRequest } from "@nq/core";
 import type { BarchartConfig, SeriesTypeName } from "./config.js";
 import type { QuotesApiConfig, SeriesLink } from "./page-parser.js";
-import { chicagoDate } from "./quotes-parser.js";
 
 const SOURCE = "barchart";
+
+/** Barchart's free pages are delayed about 10–20 minutes (reference §5.2); the data's time is at most fetch time less this. */
+export const BARCHART_DELAY_MS = 10 * 60_000;
+
+/**
+ * The market moment a fetch at `fetchedAt` shows: during a session, the fetch time less Barchart's delay;
+ * in the daily break, on a weekend or a holiday, the close of the last session. Never after `fetchedAt`.
+ */
+export function dataMoment(fetchedAt: Date): { asOf: Date; reason: string } {
+  const latest = latestCompleteMoment(fetchedAt, BARCHART_DELAY_MS);
+  return { asOf: latest.asOf, reason: `Barchart's free data is delayed ~${BARCHART_DELAY_MS / 60_000} minutes; fetched ${fetchedAt.toISOString()}, so ${latest.reason}` };
+}
 
 export interface CrawlPlan {
   baseUrl: string;
@@ -22,7 +33,9 @@ export interface CrawlPlan {
   /** Only these expirations (YYYY-MM-DD), when the request names some. */
   expirations: Set<string> | null;
   maxExpirations: number | null;
-  /** The Chicago calendar date: series that expired before it are not fetched. */
+  /** The market moment the crawl's data shows (see dataMoment): "expired" is decided at this instant. */
+  asOf: Date;
+  /** The CME trade date of `asOf` (America/Chicago; from 17:00 CT it is the next day's): series that expired before it are not fetched. */
   today: string;
 }
 
@@ -39,6 +52,7 @@ export function planCrawl(request: ChainRequest, config: BarchartConfig, now: Da
   const selectors = config.expiries === "listed" ? [] : config.expiries;
   const types = selectors.filter((s): s is SeriesTypeName => /^[a-z]+$/.test(s));
   const codes = selectors.filter((s) => /^[A-Z0-9]+$/.test(s));
+  const moment = dataMoment(now).asOf;
   return {
     baseUrl,
     product,
@@ -47,7 +61,8 @@ export function planCrawl(request: ChainRequest, config: BarchartConfig, now: Da
     seriesCodes: codes.length > 0 ? new Set(codes) : null,
     expirations: request.expirations?.length ? new Set(request.expirations) : null,
     maxExpirations: request.maxExpirations ?? null,
-    today: chicagoDate(now),
+    asOf: moment,
+    today: cmeTradeDate(moment),
   };
 }
 

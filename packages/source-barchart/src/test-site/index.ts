@@ -30,6 +30,10 @@ export interface SiteFault {
   delayMs?: number;
   /** For "rate-limit": the Retry-After header, in seconds (default 30). */
   retryAfterSeconds?: number;
+  /** Only requests for this series (the quotes request's symbol, or the page's series code). */
+  symbol?: string;
+  /** Only this many requests; then the fault clears itself. */
+  times?: number;
 }
 
 export interface SiteRequest {
@@ -70,6 +74,8 @@ export interface LocalBarchartSite {
   requests: SiteRequest[];
   /** The series the site lists. */
   series: SiteSeries[];
+  /** Each future's price, as its series pages show it: the front future at `underlyingPrice`, each later one 60 points higher. */
+  prices: Record<string, number>;
   setFault(fault: SiteFault | SiteFaultKind | null): void;
   close(): Promise<void>;
 }
@@ -86,6 +92,10 @@ export async function startLocalBarchartSite(options: LocalBarchartSiteOptions =
   const clock = options.now ?? (options.today ? new Date(`${today}T18:00:00Z`) : new Date());
   const underlyingPrice = options.underlyingPrice ?? 21745;
   const series = buildSeriesCalendar({ today, weeksPerType: options.weeksPerType ?? 2 });
+  // Each future has a price of its own (contango: later quarters higher), so a chain whose series hang
+  // off two futures shows two different underlying prices.
+  const futures = [...new Set(series.map((s) => s.future))].sort((a, b) => futureOrder(a) - futureOrder(b));
+  const prices: Record<string, number> = Object.fromEntries(futures.map((future, index) => [future, underlyingPrice + 60 * index]));
   const fixtures = loadFixtures(options.fixturesDir === undefined ? defaultFixturesDir() : options.fixturesDir);
   const sessions = new Map<string, string>(); // session id → XSRF token
   const requests: SiteRequest[] = [];
@@ -106,7 +116,12 @@ export async function startLocalBarchartSite(options: LocalBarchartSiteOptions =
     const token = session ? sessions.get(session) : undefined;
     const header = req.headers["x-xsrf-token"];
     const kind: SiteRequest["kind"] = path.startsWith("/futures/quotes/") ? "page" : path.startsWith("/proxies/core-api/") ? "quotes" : "other";
-    const active = fault && appliesTo(fault, kind) ? fault : null;
+    const symbolOf = kind === "quotes" ? url.searchParams.get("symbol") : /\/options(?:\/([^/]+))?\/?$/.exec(path)?.[1] ?? /\/futures\/quotes\/([^/]+)\//.exec(path)?.[1];
+    const active = fault && appliesTo(fault, kind) && (fault.symbol === undefined || fault.symbol === symbolOf) ? fault : null;
+    if (active?.times !== undefined) {
+      active.times -= 1;
+      if (active.times <= 0) fault = null;
+    }
     const entry: SiteRequest = {
       at: new Date().toISOString(),
       method: req.method ?? "GET",
@@ -150,7 +165,7 @@ export async function startLocalBarchartSite(options: LocalBarchartSiteOptions =
       return send(
         200,
         "text/html; charset=UTF-8",
-        renderSeriesPage({ series: found, all: series, underlyingPrice, daysToExpiration: days, productName: "Nasdaq 100 E-Mini" }),
+        renderSeriesPage({ series: found, all: series, underlyingPrice: prices[found.future]!, daysToExpiration: days, productName: "Nasdaq 100 E-Mini" }),
         {
           "set-cookie": [
             `${XSRF_COOKIE}=${encodeURIComponent(xsrf)}; Path=/; SameSite=Lax`,
@@ -178,7 +193,7 @@ export async function startLocalBarchartSite(options: LocalBarchartSiteOptions =
       } else if (fixture && url.searchParams.get("raw") === "1") {
         body = fixture.text; // the real captured response, byte for byte
       } else {
-        const price = found!.future === series[0]!.future ? underlyingPrice : underlyingPrice + 60;
+        const price = prices[found!.future]!;
         body = JSON.stringify(generateQuotesResponse({ series: found!, underlyingPrice: price, now: clock, raw: url.searchParams.get("raw") === "1", meta }));
       }
       if (active?.kind === "malformed-json") body = body.slice(0, Math.max(1, Math.floor(body.length / 2)));
@@ -203,6 +218,7 @@ export async function startLocalBarchartSite(options: LocalBarchartSiteOptions =
     url: `http://127.0.0.1:${port}`,
     requests,
     series,
+    prices,
     setFault(next) {
       fault = toFault(next);
     },
@@ -214,9 +230,15 @@ export async function startLocalBarchartSite(options: LocalBarchartSiteOptions =
   };
 }
 
+/** "NQZ26" → a number that orders futures by expiry (year, then month letter). */
+function futureOrder(code: string): number {
+  const match = /([FGHJKMNQUVXZ])(\d{1,2})$/.exec(code);
+  return match ? Number(match[2]) * 12 + "FGHJKMNQUVXZ".indexOf(match[1]!) : Number.MAX_SAFE_INTEGER;
+}
+
 function toFault(fault: SiteFault | SiteFaultKind | null): SiteFault | null {
   if (fault === null) return null;
-  return typeof fault === "string" ? { kind: fault } : fault;
+  return typeof fault === "string" ? { kind: fault } : { ...fault };
 }
 
 function appliesTo(fault: SiteFault, kind: SiteRequest["kind"]): boolean {
