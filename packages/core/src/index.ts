@@ -22,19 +22,26 @@ export type {
 export {
   chicagoDate,
   CME_EQUITY_FULL_CLOSURES,
+  CME_NQ_OPTION_EXPIRY_TIME_CT,
   cmeSessionFor,
   cmeTradeDate,
   DEFAULT_CME_CALENDAR,
+  expirationInstant,
+  MS_PER_YEAR_ACT_365,
   globexSessionAt,
   latestCompleteMoment,
+  mergeGlobexCalendars,
   nextGlobexOpen,
   previousCmeSession,
+  timeToExpiryYears,
   type EarlyClose,
   type GlobexCalendar,
   type GlobexClosedReason,
   type GlobexSession,
+  type HolidayHalt,
   type LatestMoment,
 } from "./cme-calendar.js";
+export { CME_EQUITY_CLOSURES, CME_EQUITY_EARLY_CLOSES, CME_EQUITY_HALTS, CME_HOLIDAY_DATA_YEARS } from "./cme-holidays.js";
 
 export { canonicalRequest, DEFAULT_REQUEST, type ChainRequest } from "./request.js";
 
