@@ -9,6 +9,12 @@ export type OptionRight = "C" | "P";
 /** How an underlying price was made: the future's mid (both sides quoted), its last trade, or its settlement. */
 export type UnderlyingPriceBasis = "mid" | "last" | "settlement";
 
+/** The price a computed implied volatility was solved from: the quote's mid, or the settlement price. */
+export type IvBasis = "mid" | "settlement";
+
+/** Who made a contract's implied volatility and greeks: the feed itself, or @nq/core's Black-76 analytics. */
+export type GreeksSource = "feed" | "computed";
+
 /** Where a number came from and how fresh it is; carried on every contract and every chain. */
 export interface Provenance {
   /** The source's name as registered ("databento", "barchart", "saved"…). */
@@ -63,8 +69,28 @@ export interface OptionContract {
   settlement: number | null;
   /** The trading date the settlement price is for (YYYY-MM-DD). */
   settlementDate: string | null;
+  /**
+   * Implied volatility, annualized, as a fraction (0.2 = 20%). The feed's own when `greeksSource` is
+   * "feed"; when "computed", Black-76 solved from the price named by `ivBasis`, the contract's own
+   * `underlyingPrice`, ACT/365 time to expiry and the profile's `analytics.rate`.
+   */
   impliedVolatility: number | null;
+  /** The price a computed `impliedVolatility` was solved from; null when the feed gave it or there is none. */
+  ivBasis: IvBasis | null;
+  /** Change in the option's price per 1 point of the underlying future (calls 0…1, puts −1…0). */
   delta: number | null;
+  /** Change in delta per 1 point of the underlying future. */
+  gamma: number | null;
+  /** Change in the option's price, in index points, per calendar day that passes (usually negative). */
+  theta: number | null;
+  /** Change in the option's price, in index points, per volatility point (volatility +0.01, 20% → 21%). */
+  vega: number | null;
+  /**
+   * "feed": every one of impliedVolatility, delta, gamma, theta, vega that is not null is the feed's own
+   * (nothing computed is mixed in); "computed": all five are @nq/core's Black-76; null: there are none
+   * (see `qualityMetrics.analyticsUnavailable` for why).
+   */
+  greeksSource: GreeksSource | null;
   /** Dollars per index point (NQ options: 20). */
   multiplier: number;
   /** When the quote was made (ISO 8601), when the feed says. */
@@ -98,6 +124,13 @@ export interface QualityMetrics {
   /** Contracts whose quote time is after the as-of time (a clock or feed error). */
   futureQuoteTimes: number;
   staleQuoteThresholdMs: number;
+  /**
+   * Contracts for which implied volatility and greeks could not be computed (and the feed gave none), by
+   * reason: "no-price" (no two-sided mid and no settlement), "no-underlying-price", "expired" (no time
+   * left to expiry), "price-below-intrinsic", "price-at-intrinsic" (no time value),
+   * "price-above-upper-bound", "no-convergence". Empty when analytics are off.
+   */
+  analyticsUnavailable: Record<string, number>;
 }
 
 /** One underlying future of the chain and what it is priced at. */
@@ -147,6 +180,8 @@ export interface ChainMetadata {
   cache: CacheStatus;
   /** USD spent by this load (0 for free sources and cache hits). */
   spendUsd: number;
+  /** The rate the computed implied volatilities and greeks used (`analytics.rate`); null when analytics are off. */
+  analyticsRate: number | null;
 }
 
 /** The standard result of loading one chain. */

@@ -8,6 +8,8 @@
 export type {
   CacheStatus,
   ChainMetadata,
+  GreeksSource,
+  IvBasis,
   OptionContract,
   OptionRight,
   OptionsChain,
@@ -42,6 +44,30 @@ export {
   type LatestMoment,
 } from "./cme-calendar.js";
 export { CME_EQUITY_CLOSURES, CME_EQUITY_EARLY_CLOSES, CME_EQUITY_HALTS, CME_HOLIDAY_DATA_YEARS } from "./cme-holidays.js";
+
+export {
+  analyticsPrice,
+  applyAnalytics,
+  black76,
+  black76Price,
+  contractAnalytics,
+  DAYS_PER_YEAR,
+  DEFAULT_ANALYTICS_RATE,
+  IMPLIED_VOLATILITY_PRICE_TOLERANCE,
+  impliedVolatility,
+  normalCdf,
+  normalPdf,
+  type AnalyticsOptions,
+  type AnalyticsUnavailableReason,
+  type Black76Inputs,
+  type Black76Result,
+  type ContractAnalytics,
+  type ContractAnalyticsInput,
+  type ImpliedVolatilityFailure,
+  type ImpliedVolatilityInputs,
+  type ImpliedVolatilityResult,
+  type OptionKind,
+} from "./analytics/index.js";
 
 export { canonicalRequest, DEFAULT_REQUEST, type ChainRequest } from "./request.js";
 

@@ -210,3 +210,76 @@ describe("normalizeChain", () => {
     expect(() => normalizeChain({ rows: [], asOf: "yesterday" }, context)).toThrow(/asOf \(yesterday\) is not a valid time/);
   });
 });
+
+describe("normalizeChain analytics", () => {
+  const quoted = (over: SourceRow): SourceRow =>
+    row({ underlying: "NQZ6", underlyingPrice: 25000, expirationTime: "2026-12-18T14:30:00Z", strike: 25500, bid: 520, ask: 526, ...over });
+
+  it("computes implied volatility and greeks for contracts the feed gives none for, marked computed, at the context's rate", () => {
+    const chain = normalizeChain({ rows: [quoted({}), quoted({ right: "P", bid: 1010, ask: 1016 })], asOf }, { ...context, analytics: { rate: 0.043 } });
+    expect(chain.metadata.analyticsRate).toBe(0.043);
+    expect(chain.qualityMetrics.analyticsUnavailable).toEqual({});
+    for (const c of chain.contracts) {
+      expect(c).toMatchObject({ greeksSource: "computed", ivBasis: "mid" });
+      expect(c.impliedVolatility).toBeGreaterThan(0.05);
+      expect(c.impliedVolatility).toBeLessThan(1);
+      expect(c.gamma).toBeGreaterThan(0);
+      expect(c.vega).toBeGreaterThan(0);
+      expect(c.theta).toBeLessThan(0);
+    }
+    const [call, put] = chain.contracts;
+    expect(call!.delta! - put!.delta!).toBeGreaterThan(0.99);
+  });
+
+  it("uses a rate of 0 when the context names none, and computes nothing with analytics: false", () => {
+    expect(normalizeChain({ rows: [quoted({})], asOf }, context).metadata.analyticsRate).toBe(0);
+    const off = normalizeChain({ rows: [quoted({}), quoted({ strike: 25600, delta: 0.4 })], asOf }, { ...context, analytics: false });
+    expect(off.metadata.analyticsRate).toBeNull();
+    expect(off.qualityMetrics.analyticsUnavailable).toEqual({});
+    expect(off.contracts[0]).toMatchObject({ impliedVolatility: null, delta: null, greeksSource: null, ivBasis: null });
+    expect(off.contracts[1]).toMatchObject({ delta: 0.4, greeksSource: "feed" });
+  });
+
+  it("keeps the feed's own values, marked as the feed's, and validates gamma, theta and vega", () => {
+    const chain = normalizeChain(
+      { rows: [quoted({ impliedVolatility: 0.2, delta: 0.41, gamma: 0.0002, theta: -5.1, vega: 48 }), quoted({ strike: 25600, gamma: -1 }), quoted({ strike: 25700, theta: "x" })], asOf },
+      context,
+    );
+    expect(chain.contracts).toHaveLength(1);
+    expect(chain.contracts[0]).toMatchObject({ impliedVolatility: 0.2, delta: 0.41, gamma: 0.0002, theta: -5.1, vega: 48, greeksSource: "feed", ivBasis: null });
+    expect(chain.qualityMetrics.invalidReasons).toEqual({
+      "gamma: expected a non-negative number or null, got a negative number": 1,
+      "theta: expected a number or null, got a string": 1,
+    });
+  });
+
+  it("counts each contract left without analytics by reason, never writing NaN", () => {
+    const chain = normalizeChain(
+      {
+        rows: [
+          quoted({ bid: null, settlement: 530 }),
+          quoted({ strike: 25600, bid: null, ask: 400 }),
+          quoted({ strike: 25700, underlyingPrice: null, underlyingPriceBasis: null }),
+          quoted({ strike: 20000, right: "C", bid: 4900, ask: 4950 }),
+          quoted({ strike: 25800, expiration: "2026-11-20", expirationTime: "2026-11-20T20:00:00Z" }),
+        ],
+        asOf,
+      },
+      context,
+    );
+    const byStrike = new Map(chain.contracts.map((c) => [c.strike, c]));
+    expect(byStrike.get(25500)).toMatchObject({ ivBasis: "settlement", greeksSource: "computed" });
+    expect(chain.qualityMetrics.analyticsUnavailable).toEqual({ "no-price": 1, "no-underlying-price": 1, "price-below-intrinsic": 1, expired: 1 });
+    expect(JSON.stringify(chain)).not.toMatch(/NaN|Infinity/);
+    for (const c of chain.contracts) for (const v of [c.impliedVolatility, c.delta, c.gamma, c.theta, c.vega]) expect(v === null || Number.isFinite(v)).toBe(true);
+  });
+
+  it("without an expiration time, measures to the expiration date's standard expiry on the CME calendar", () => {
+    const withTime = normalizeChain({ rows: [quoted({})], asOf }, context).contracts[0]!;
+    const withoutTime = normalizeChain({ rows: [quoted({ expirationTime: null })], asOf }, context).contracts[0]!;
+    expect(withoutTime.greeksSource).toBe("computed");
+    // Same price, a slightly later expiry (15:00 CT rather than 08:30 CT): a slightly lower volatility.
+    expect(withoutTime.impliedVolatility!).toBeLessThan(withTime.impliedVolatility!);
+    expect(withoutTime.impliedVolatility! / withTime.impliedVolatility!).toBeGreaterThan(0.99);
+  });
+});

@@ -3,6 +3,7 @@
  * it becomes a contract, is merged into a duplicate, is filtered out by the request, or is counted as
  * invalid with its reason. A bad row never crashes the run and is never dropped without a trace.
  */
+import { applyAnalytics, DEFAULT_ANALYTICS_RATE, type AnalyticsOptions } from "./analytics/chain.js";
 import { cmeTradeDate } from "./cme-calendar.js";
 import type {
   CacheStatus,
@@ -35,6 +36,11 @@ export interface NormalizeContext {
   maxMissingBidAskShare?: number;
   cache?: CacheStatus;
   spendUsd?: number;
+  /**
+   * Black-76 implied volatility and greeks for contracts whose feed gives none (profile: `analytics`).
+   * Absent: computed with `DEFAULT_ANALYTICS_RATE` (0); `false`: not computed (the feed's values stay).
+   */
+  analytics?: AnalyticsOptions | false;
 }
 
 export const NQ_OPTION_MULTIPLIER = 20;
@@ -117,6 +123,9 @@ export function normalizeChain(result: SourceResult, context: NormalizeContext):
   }
   contracts.sort(compareContracts);
 
+  const analytics = context.analytics === false ? null : (context.analytics ?? { rate: DEFAULT_ANALYTICS_RATE });
+  const analyticsUnavailable = analytics === null ? {} : applyAnalytics(contracts, asOfDate, analytics);
+
   const qualityMetrics = measureQuality(contracts, {
     rowsReceived: result.rows.length,
     invalidRows,
@@ -126,6 +135,7 @@ export function normalizeChain(result: SourceResult, context: NormalizeContext):
     filteredRows,
     asOf: asOfDate,
     staleMs,
+    analyticsUnavailable,
   });
   const calls = contracts.filter((c) => c.right === "C").length;
   const underlying = result.underlying ?? mostCommon(contracts.map((c) => c.underlying)) ?? product;
@@ -146,6 +156,7 @@ export function normalizeChain(result: SourceResult, context: NormalizeContext):
       warnings: [...(result.warnings ?? [])],
       cache: context.cache ?? "off",
       spendUsd: context.spendUsd ?? 0,
+      analyticsRate: analytics === null ? null : analytics.rate,
     },
     optionsSummary: {
       total: contracts.length,
@@ -176,6 +187,11 @@ function toContract(row: SourceRow, product: string, provenance: Provenance, def
   const multiplier = optionalNumber(row.multiplier, "multiplier") ?? defaultMultiplier;
   if (multiplier <= 0) throw new RowProblem("multiplier: expected a positive number");
   const underlyingPrice = positiveOrNull(row.underlyingPrice, "underlyingPrice");
+  const impliedVolatility = nonNegative(row.impliedVolatility, "impliedVolatility");
+  const delta = deltaValue(row.delta);
+  const gamma = nonNegative(row.gamma, "gamma");
+  const theta = optionalNumber(row.theta, "theta");
+  const vega = nonNegative(row.vega, "vega");
   return {
     symbol,
     underlying,
@@ -200,8 +216,13 @@ function toContract(row: SourceRow, product: string, provenance: Provenance, def
     openInterestDate: optionalDate(row.openInterestDate, "openInterestDate"),
     settlement: nonNegative(row.settlement, "settlement"),
     settlementDate: optionalDate(row.settlementDate, "settlementDate"),
-    impliedVolatility: nonNegative(row.impliedVolatility, "impliedVolatility"),
-    delta: deltaValue(row.delta),
+    impliedVolatility,
+    ivBasis: null,
+    delta,
+    gamma,
+    theta,
+    vega,
+    greeksSource: impliedVolatility !== null || delta !== null || gamma !== null || theta !== null || vega !== null ? "feed" : null,
     multiplier,
     quoteTime: optionalTime(row.quoteTime, "quoteTime"),
     rawStrike: row.rawStrike === undefined || row.rawStrike === null ? null : String(row.rawStrike),
@@ -288,6 +309,8 @@ interface QualityInputs {
   filteredRows: number;
   asOf: Date;
   staleMs: number;
+  /** Contracts without implied volatility and greeks, by reason (from the analytics); default none. */
+  analyticsUnavailable?: Record<string, number>;
 }
 
 export function measureQuality(contracts: OptionContract[], inputs: QualityInputs): QualityMetrics {
@@ -315,6 +338,7 @@ export function measureQuality(contracts: OptionContract[], inputs: QualityInput
     staleQuotes: stale,
     futureQuoteTimes: future,
     staleQuoteThresholdMs: inputs.staleMs,
+    analyticsUnavailable: inputs.analyticsUnavailable ?? {},
   };
 }
 
