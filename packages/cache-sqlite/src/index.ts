@@ -87,6 +87,7 @@ export {
 export { CACHE_FILE_MODE } from "./database-file.js";
 export { DEFAULT_MAX_ENTRY_BYTES, sqliteCacheConfigSchema, type SqliteCacheConfig, type SqliteCacheConfigInput, type TtlSetting } from "./config.js";
 export { createTtlPolicy, expiresAtUnder, type TtlPolicy, type TtlPolicySettings, type TtlRule } from "./ttl-policy.js";
+/** The CME calendar lives in @nq/core; re-exported here for code written against earlier versions. */
 export {
   globexSessionAt,
   nextGlobexOpen,
@@ -94,7 +95,7 @@ export {
   type GlobexCalendar,
   type GlobexClosedReason,
   type GlobexSession,
-} from "./globex-calendar.js";
+} from "@nq/core";
 export { parseDuration } from "./duration.js";
 export { cacheMigrationProvider } from "./migrations.js";
 export type { NativeOpenOptions, NativeSqliteDatabase, OpenNativeDatabase } from "./native-driver.js";

@@ -76,10 +76,35 @@ describe("createTtlPolicy", () => {
   });
 
   it("market-hours: while closed, valid until the next open (break, weekend, holiday)", () => {
+    // Thanksgiving 2026 given as a full closure replaces the built-in 12:00 CT halt for that date.
     const policy = createTtlPolicy({ ttl: "market-hours", market_hours: { holidays: ["2026-11-26"] } });
     expect(policy.expiresAt("databento", new Date("2026-11-17T22:30:00Z")).toISOString()).toBe("2026-11-17T23:00:00.000Z");
     expect(policy.expiresAt("databento", new Date("2026-11-20T22:00:00Z")).toISOString()).toBe("2026-11-22T23:00:00.000Z");
     expect(policy.expiresAt("databento", new Date("2026-11-25T22:10:00Z")).toISOString()).toBe("2026-11-26T23:00:00.000Z");
+  });
+
+  it("market-hours: the built-in CME calendar without any config (holiday halt, early close, closure)", () => {
+    const policy = createTtlPolicy({ ttl: "market-hours", market_hours: { open_ttl: "5m" } });
+    // MLK Day 2026: fetched Monday 11:58 CT → ends at the 12:00 CT halt; fetched in the halt → 17:00 CT reopen.
+    expect(policy.expiresAt("databento", new Date("2026-01-19T17:58:00Z")).toISOString()).toBe("2026-01-19T18:00:00.000Z");
+    expect(policy.expiresAt("databento", new Date("2026-01-19T19:00:00Z")).toISOString()).toBe("2026-01-19T23:00:00.000Z");
+    // The day after Thanksgiving: ends at the 12:15 CT early close; after it, lives until Sunday 17:00 CT.
+    expect(policy.expiresAt("databento", new Date("2026-11-27T18:12:00Z")).toISOString()).toBe("2026-11-27T18:15:00.000Z");
+    expect(policy.expiresAt("databento", new Date("2026-11-27T19:00:00Z")).toISOString()).toBe("2026-11-29T23:00:00.000Z");
+    // Christmas 2025 (Thursday): closed from Wednesday's 12:15 CT early close to Thursday 17:00 CT.
+    expect(policy.expiresAt("databento", new Date("2025-12-24T20:00:00Z")).toISOString()).toBe("2025-12-25T23:00:00.000Z");
+  });
+
+  it("market-hours: the config's holidays and early closes are laid over the built-in calendar", () => {
+    const policy = createTtlPolicy({
+      ttl: "market-hours",
+      market_hours: { holidays: ["2026-10-12"], early_closes: [{ date: "2026-10-09", close: "12:00" }] },
+    });
+    // Friday 2026-10-09 closes at 12:00 CDT (17:00Z), and Monday 2026-10-12 is closed: next open Monday 17:00 CDT.
+    expect(policy.expiresAt("databento", new Date("2026-10-09T16:58:00Z")).toISOString()).toBe("2026-10-09T17:00:00.000Z");
+    expect(policy.expiresAt("databento", new Date("2026-10-09T18:00:00Z")).toISOString()).toBe("2026-10-12T22:00:00.000Z");
+    // The built-in rows stay: Thanksgiving Thursday 2026 still halts at 12:00 CT.
+    expect(policy.expiresAt("databento", new Date("2026-11-26T17:58:00Z")).toISOString()).toBe("2026-11-26T18:00:00.000Z");
   });
 
   it("market-hours for one source only", () => {

@@ -1,11 +1,13 @@
 /**
  * When a cached chain stops being fresh. A fixed duration suits sources whose data does not follow the
  * market (a saved file); "market-hours" suits live feeds: while Globex trades, quotes move, so an entry
- * lives `open_ttl` and never past the session's close (the closing numbers must be fetched again); while
- * Globex is closed nothing changes, so an entry lives until the next open.
+ * lives `open_ttl` and never past the moment trading stops (a session's close, an early close or a holiday
+ * halt: the closing numbers must be fetched again); while Globex is closed nothing changes, so an entry lives
+ * until the next open. Sessions come from @nq/core's CME calendar — its built-in 2024–2027 holidays, halts
+ * and early closes, with the config's `market_hours.holidays` and `early_closes` laid over them.
  */
+import { globexSessionAt, mergeGlobexCalendars, type GlobexCalendar } from "@nq/core";
 import { parseDuration } from "./duration.js";
-import { globexSessionAt, type GlobexCalendar } from "./globex-calendar.js";
 
 export type TtlRule = { kind: "fixed"; ms: number } | { kind: "market-hours"; openTtlMs: number; calendar: GlobexCalendar };
 
@@ -26,10 +28,11 @@ export interface TtlPolicy {
 }
 
 export function createTtlPolicy(settings: TtlPolicySettings): TtlPolicy {
-  const calendar: GlobexCalendar = {
+  // The config's dates replace the built-in rows for those dates (a listed holiday is a full closure).
+  const calendar: GlobexCalendar = mergeGlobexCalendars({
     holidays: settings.market_hours?.holidays ?? [],
     earlyCloses: settings.market_hours?.early_closes ?? [],
-  };
+  });
   const openTtlMs = parseDuration(settings.market_hours?.open_ttl ?? "5m");
   const toRule = (setting: string | number): TtlRule =>
     setting === "market-hours" ? { kind: "market-hours", openTtlMs, calendar } : { kind: "fixed", ms: parseDuration(setting) };
