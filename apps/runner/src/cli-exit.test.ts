@@ -95,6 +95,19 @@ describe.skipIf(!existsSync(CLI))("cache commands", () => {
     expect(JSON.parse(run.stdout).location).toBe(join(dir, "x-cache.db"));
   });
 
+  it("`cache stats` only inspects: a damaged cache file is neither moved aside nor changed", () => {
+    const dir = workspace();
+    const profile = writeFakeProfile(dir, {}, { cache: { plugin: "@nq/cache-sqlite", path: "damaged.db" } });
+    const garbage = "this is not an SQLite database, and stats must leave it alone\n".repeat(100);
+    writeFileSync(join(dir, "damaged.db"), garbage);
+    const run = cli(["--config", profile, "cache", "stats", "--json"]);
+    expect(run.status).toBe(4);
+    expect(run.stderr).toMatch(/damaged.*left untouched/);
+    expect(run.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+    expect(readFileSync(join(dir, "damaged.db"), "utf8")).toBe(garbage);
+    expect(readdirSync(dir).filter((name) => name.startsWith("damaged.db") && name !== "damaged.db" && !/-(wal|shm)$/.test(name))).toEqual([]);
+  });
+
   it("`--profile X cache stats` uses X's cache", () => {
     const run = cli(["--profile", "demo_databento", "cache", "stats", "--json"]);
     expect(run.status, run.stderr).toBe(0);

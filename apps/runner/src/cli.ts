@@ -3,7 +3,7 @@
  * nq-runner — `pnpm --filter runner start [options]` or `pnpm start -- [options]` at the repo root.
  * Exit codes: 0 a chain was written; 1 no source answered (or the strict policy refused what answered);
  * 2 the flags, the profile or a source's config is wrong; 3 the chain could not be written (the summary is
- * still printed); 130/143 interrupted by SIGINT/SIGTERM (sources closed, no temporary file left).
+ * still printed); 4 a `cache` command could not open the store; 130/143 interrupted by SIGINT/SIGTERM (sources closed, no temporary file left).
  */
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
@@ -44,7 +44,7 @@ program
   .option("-v, --verbose", "print every log line, not only warnings")
   .addHelpText(
     "after",
-    "\nExit codes: 0 chain written · 1 no source answered · 2 wrong flag, profile or config · 3 output not written · 130/143 interrupted (SIGINT/SIGTERM)",
+    "\nExit codes: 0 chain written · 1 no source answered · 2 wrong flag, profile or config · 3 output not written · 4 cache store cannot be opened (cache commands) · 130/143 interrupted (SIGINT/SIGTERM)",
   )
   .action(async (flags: RunFlags) => {
     const profilePath = flags.config ? flags.config : resolveProfilePath(flags.profile, PROFILES_DIR, USER_CWD);
@@ -98,8 +98,21 @@ for (const [name, description] of [
       const config = flags.config ?? outer.config;
       const profilePath = config ?? resolveProfilePath(flags.profile ?? outer.profile, PROFILES_DIR, USER_CWD);
       const json = flags.json ?? outer.json;
-      const opened = await openProfileCache(profilePath, { cwd: USER_CWD, onLog: (entry) => printLog(entry, false) });
+      const opened = await openProfileCache(profilePath, { cwd: USER_CWD, onLog: (entry) => printLog(entry, false), readOnly: name === "stats" }).catch(
+        (error: unknown) => {
+          // Nothing cached yet is an answer for `stats`, not a failure (a read-only open creates nothing).
+          const missing = error as { code?: string; reason?: string; file?: string };
+          if (name === "stats" && missing.code === "NQ_CACHE_UNAVAILABLE" && missing.reason === "missing") return { missing: missing.file ?? "" } as const;
+          throw error;
+        },
+      );
       if (!opened) throw new ConfigError("config", `${profilePath} has no enabled "cache" section`, { path: "cache" });
+      if ("missing" in opened) {
+        const result = { location: opened.missing, entries: 0, note: "nothing has been cached at this path yet" };
+        if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        else for (const [key, value] of Object.entries(result)) process.stdout.write(`${key.padEnd(16)} ${formatValue(key, value)}\n`);
+        return;
+      }
       try {
         const now = new Date();
         const result =
@@ -201,6 +214,12 @@ program.parseAsync(argv, { from: "user" }).catch((error: unknown) => {
   if (error instanceof CommanderError) {
     // Commander has printed the message (and the help); --help and --version are not errors.
     process.exitCode = error.exitCode === 0 ? 0 : EXIT.usage;
+    return;
+  }
+  if ((error as { code?: unknown }).code === "NQ_CACHE_UNAVAILABLE") {
+    // A `cache` command whose store cannot be opened: the message names the file, the cause and the fix.
+    process.stderr.write(`error: ${(error as Error).message}\n`);
+    process.exitCode = EXIT.cacheUnavailable;
     return;
   }
   if (isSourceError(error)) {

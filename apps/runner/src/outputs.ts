@@ -100,8 +100,9 @@ export function removeActiveTemporaries(): void {
   activeTemporaries.clear();
 }
 
-export function outputStem(chain: { metadata: { product: string; source: string; asOf: string } }): string {
-  return `${chain.metadata.product.toLowerCase()}-${chain.metadata.source}-${compactTime(chain.metadata.asOf)}`;
+/** `nq-databento-20261120T210000Z`; generated data says so in its name: `nq-saved-sample-…`. */
+export function outputStem(chain: { metadata: { product: string; source: string; asOf: string; sample?: boolean } }): string {
+  return `${chain.metadata.product.toLowerCase()}-${chain.metadata.source}${chain.metadata.sample ? "-sample" : ""}-${compactTime(chain.metadata.asOf)}`;
 }
 
 export async function writeChainOutputs(chain: ChainToWrite, dir: string, options: WriteOptions = {}): Promise<WrittenOutputs> {

@@ -140,6 +140,6 @@ describe("runProfile", () => {
     const replay = await runProfile({ profilePath, env: {}, forceSource: "replay" });
     expect(replay.exitCode).toBe(0);
     expect(replay.summary.policy).toBe("strict");
-    expect(replay.summary.chain!.metadata.warnings[0]).toMatch(/^SAMPLE DATA \(generated, not market data\) from .*out\/nq-sample-20261120T210000Z\.chain\.json/);
+    expect(replay.summary.chain!.metadata.warnings[0]).toMatch(/^SAMPLE DATA \(generated, not market data\) from .*out\/nq-sample-sample-20261120T210000Z\.chain\.json/);
   });
 });

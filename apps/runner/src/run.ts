@@ -57,7 +57,7 @@ export interface RunnerOptions {
  * 2 the profile, the flags or a source's config is wrong (nothing is written); 3 the chain could not be
  * written (the summary is still printed); 130/143 interrupted by SIGINT/SIGTERM.
  */
-export const EXIT = { ok: 0, noSource: 1, usage: 2, output: 3, sigint: 130, sigterm: 143 } as const;
+export const EXIT = { ok: 0, noSource: 1, usage: 2, output: 3, cacheUnavailable: 4, sigint: 130, sigterm: 143 } as const;
 
 export interface RunnerOutcome {
   summary: RunSummary;
@@ -238,11 +238,14 @@ async function buildRegistryEntries(loaded: LoadedProfile, forceSource: string |
 }
 
 /** The profile's cache plugin and its validated config; a wrong field is a ConfigError (exit 2). Null when off. */
-async function loadCacheDefinition(loaded: LoadedProfile): Promise<{ definition: CacheDefinition<unknown>; config: unknown } | null> {
+async function loadCacheDefinition(loaded: LoadedProfile, mode: { readOnly?: boolean } = {}): Promise<{ definition: CacheDefinition<unknown>; config: unknown } | null> {
   const settings = loaded.profile.cache;
   if (!settings || !settings.enabled) return null;
   const { enabled: _enabled, plugin, ...config } = settings;
   const definition = await loadCachePlugin({ field: "cache.plugin", specifier: plugin, baseDir: loaded.baseDir });
+  // Inspection must never change the store: ask for a read-only open where the plugin has one.
+  const readOnly = mode.readOnly ? definition.configSchema.safeParse({ ...config, read_only: true }) : null;
+  if (readOnly?.success) return { definition, config: readOnly.data };
   const parsed = definition.configSchema.safeParse(config);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `cache.${issue.path.map(String).join(".")}: ${issue.message}`);
@@ -252,10 +255,13 @@ async function loadCacheDefinition(loaded: LoadedProfile): Promise<{ definition:
 }
 
 /** Opens the profile's cache for the `cache` commands; null when the profile has none. */
-export async function openProfileCache(profilePath: string, options: { cwd?: string; env?: NodeJS.ProcessEnv; onLog?: (entry: LogEntry) => void } = {}): Promise<ManagedChainCache | null> {
+export async function openProfileCache(
+  profilePath: string,
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; onLog?: (entry: LogEntry) => void; readOnly?: boolean } = {},
+): Promise<ManagedChainCache | null> {
   const cwd = options.cwd ?? process.cwd();
   const loaded = loadProfile(resolve(cwd, profilePath), { env: options.env ?? process.env, dotenvFiles: [resolve(cwd, ".env"), resolve(resolve(cwd, profilePath), "..", ".env")] });
-  const found = await loadCacheDefinition(loaded);
+  const found = await loadCacheDefinition(loaded, { readOnly: options.readOnly ?? false });
   if (!found) return null;
   return found.definition.create(found.config, { log: createLogger(options.onLog ?? (() => {})).child("cache"), baseDir: loaded.baseDir, now: () => new Date() });
 }
