@@ -1,15 +1,21 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { loadProfile, parseProfile, parseSourceConfig, parseSourceConfigs, readDotenvFiles, toChainRequest } from "./config.js";
 import { ConfigError } from "./errors.js";
 import { redactSecrets } from "./secrets.js";
 import { defineSource } from "./source.js";
 
+const profileDirs: string[] = [];
+afterAll(() => {
+  for (const dir of profileDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 function profileFile(json: unknown, dotenv?: string): string {
   const dir = mkdtempSync(join(tmpdir(), "nq-profile-"));
+  profileDirs.push(dir);
   const file = join(dir, "profile.json");
   writeFileSync(file, typeof json === "string" ? json : JSON.stringify(json));
   if (dotenv !== undefined) writeFileSync(join(dir, ".env"), dotenv);
