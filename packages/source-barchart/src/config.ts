@@ -28,7 +28,7 @@ export const barchartConfigSchema = z
     executable_path: z.string().min(1, "expected the path of a Chromium/Chrome binary").optional(),
     min_interval_ms: z.number().int().min(0).max(600_000).default(3_000),
     jitter_ms: z.number().int().min(0).max(600_000).default(2_000),
-    max_retries: z.number().int().min(0).max(5).default(2),
+    max_retries: z.number().int().min(0).max(5).default(0),
     retry_backoff_ms: z.number().int().min(0).max(600_000).default(2_000),
     timeout_ms: z.number().int().min(100).max(600_000).default(30_000),
     /** How long a bot-challenge page may take to clear itself (it often does in a real browser) before it counts as a block. */

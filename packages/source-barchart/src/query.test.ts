@@ -37,7 +37,7 @@ describe("the crawl plan", () => {
 
 describe("the config", () => {
   it("has polite defaults", () => {
-    expect(config()).toMatchObject({ mode: "live", base_url: "https://www.barchart.com", headless: true, min_interval_ms: 3000, jitter_ms: 2000, max_retries: 2, expiries: "listed" });
+    expect(config()).toMatchObject({ mode: "live", base_url: "https://www.barchart.com", headless: true, min_interval_ms: 3000, jitter_ms: 2000, max_retries: 0, expiries: "listed" });
   });
 
   it("names the wrong field", () => {
