@@ -268,6 +268,23 @@ describe("honest replays: provenance", () => {
     expect(replay.warnings![0]).toMatch(/^SAMPLE DATA/);
   });
 
+  it("computes a saved chain's computed analytics again instead of passing them off as the feed's, and keeps a feed's own", async () => {
+    const sample = JSON.parse(readFileSync(SAMPLE_CHAIN_FILE, "utf8")) as OptionsChain;
+    const [first, second] = sample.contracts;
+    const feedGiven = { ...second!, impliedVolatility: 0.31, delta: 0.2, gamma: null, theta: null, vega: null, ivBasis: null, greeksSource: "feed" as const };
+    const saved = { ...sample, metadata: { ...sample.metadata, request: { product: "NQ" } }, contracts: [first!, feedGiven] };
+    const dir = folderWith({ "sample.chain.json": JSON.stringify(saved) });
+    const replay = await loadFor({ dir }, { product: "NQ" });
+    expect(replay.rows[0]).not.toHaveProperty("impliedVolatility");
+    expect(replay.rows[0]).not.toHaveProperty("greeksSource");
+    expect(replay.rows[1]).toMatchObject({ impliedVolatility: 0.31, delta: 0.2 });
+    const chain = normalizeChain(replay, { source: "saved", capabilities: savedSource.capabilities, request: { product: "NQ" }, fetchedAt: new Date(), analytics: { rate: sample.metadata.analyticsRate! } });
+    const byKey = (c: { strike: number; right: string }) => chain.contracts.find((x) => x.strike === c.strike && x.right === c.right)!;
+    expect(byKey(first!)).toMatchObject({ greeksSource: "computed", ivBasis: first!.ivBasis });
+    expect(byKey(first!).impliedVolatility).toBeCloseTo(first!.impliedVolatility!, 12);
+    expect(byKey(second!)).toMatchObject({ greeksSource: "feed", impliedVolatility: 0.31, delta: 0.2, gamma: null, ivBasis: null });
+  });
+
   it("the shipped sample's file name says sample, and the file is flagged sample throughout", () => {
     expect(SAMPLE_CHAIN_FILE).toMatch(/nq-sample\.chain\.json$/);
     const chain = JSON.parse(readFileSync(SAMPLE_CHAIN_FILE, "utf8")) as OptionsChain;

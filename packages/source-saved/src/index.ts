@@ -15,7 +15,6 @@ import { readSavedChain, scanSavedChains, type SavedChain } from "./saved-chain-
 import { contentScope, describeExpirations, describeRequest, recordedScope, scopeShortfall, type ChainScope } from "./scope.js";
 
 export { generateSampleChain, generateSampleRows, DEFAULT_SAMPLE_OPTIONS, strikeLadder, type SampleChainOptions, type SampleSeries } from "./sample-chain.js";
-export { black76, normalCdf } from "./black76.js";
 export { CHAIN_FILE_SUFFIX, readSavedChain, scanSavedChains, type SavedChain } from "./saved-chain-files.js";
 export { contentScope, describeRequest, recordedScope, scopeShortfall, type ChainContent, type ChainScope } from "./scope.js";
 
@@ -195,6 +194,8 @@ function duration(ms: number): string {
   return `${(hours / 24).toFixed(1)} days`;
 }
 
+const COMPUTED_ANALYTICS_FIELDS = ["impliedVolatility", "ivBasis", "delta", "gamma", "theta", "vega", "greeksSource"] as const;
+
 function toResult({ saved: { file, chain }, sample, scope, verdict }: Candidate, warnings: string[]): SourceResult {
   const meta = chain.metadata;
   const origin = sample
@@ -203,6 +204,11 @@ function toResult({ saved: { file, chain }, sample, scope, verdict }: Candidate,
   const rows = chain.contracts.map((contract) => {
     // Every field of the saved contract but its provenance (the replay gets its own, marked delayed).
     const { provenance: _provenance, ...row } = contract;
+    // Values core computed when the chain was saved are computed again (with this run's analytics rate),
+    // not passed off as the feed's; a feed's own values (or a file from before greeksSource) stay the feed's.
+    if (row.greeksSource === "computed") {
+      for (const field of COMPUTED_ANALYTICS_FIELDS) delete row[field];
+    }
     return row as SourceRow;
   });
   const stale = verdict.ok && verdict.stale ? [verdict.stale] : [];

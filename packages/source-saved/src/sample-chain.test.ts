@@ -40,7 +40,7 @@ describe("the generated NQ sample chain", () => {
 
   it("prices settlements consistently with put-call parity, to within a tick each side", () => {
     const dec = chain.contracts.filter((c) => c.expiration === "2026-12-18");
-    const years = (Date.parse("2026-12-18T21:00:00Z") - Date.parse(DEFAULT_SAMPLE_OPTIONS.asOf)) / (365.25 * 86400_000);
+    const years = (Date.parse("2026-12-18T21:00:00Z") - Date.parse(DEFAULT_SAMPLE_OPTIONS.asOf)) / (365 * 86400_000);
     const discount = Math.exp(-DEFAULT_SAMPLE_OPTIONS.rate * years);
     for (const strike of [24000, 25000, 25400, 26000]) {
       const call = dec.find((c) => c.strike === strike && c.right === "C")!;
@@ -55,8 +55,27 @@ describe("the generated NQ sample chain", () => {
       expect(c.ask! % 0.25).toBe(0);
       if (c.bid !== null) expect(c.bid).toBeLessThan(c.ask!);
     }
-    const calls = chain.contracts.filter((c) => c.expiration === "2026-12-18" && c.right === "C");
+    const calls = chain.contracts.filter((c) => c.expiration === "2026-12-18" && c.right === "C" && c.delta !== null);
+    expect(calls.length).toBeGreaterThan(50);
     calls.slice(1).forEach((c, i) => expect(c.delta!).toBeLessThanOrEqual(calls[i]!.delta!));
+  });
+
+  it("gets implied volatility and greeks from core's Black-76, marked computed, at the generator's rate", () => {
+    expect(chain.metadata.analyticsRate).toBe(DEFAULT_SAMPLE_OPTIONS.rate);
+    const computed = chain.contracts.filter((c) => c.greeksSource === "computed");
+    // Every contract with a price has them, except where the price is at or below intrinsic (counted).
+    const unavailable = Object.values(chain.qualityMetrics.analyticsUnavailable).reduce((a, b) => a + b, 0);
+    expect(computed.length + unavailable).toBe(chain.contracts.length);
+    expect(Object.keys(chain.qualityMetrics.analyticsUnavailable).every((r) => r === "price-below-intrinsic" || r === "price-at-intrinsic")).toBe(true);
+    expect(computed.length).toBeGreaterThan(0.9 * chain.contracts.length);
+    expect(chain.contracts.filter((c) => c.greeksSource === null).every((c) => c.impliedVolatility === null && c.delta === null)).toBe(true);
+    // Near the money the solved volatility is the generator's smile, give or take the quote's rounding.
+    const atm = chain.contracts.find((c) => c.expiration === "2026-12-18" && c.strike === 25400 && c.right === "C")!;
+    expect(atm.ivBasis).toBe("mid");
+    expect(atm.impliedVolatility!).toBeGreaterThan(0.16);
+    expect(atm.impliedVolatility!).toBeLessThan(0.19);
+    expect(atm.delta!).toBeGreaterThan(0.45);
+    expect(atm.delta!).toBeLessThan(0.56);
   });
 
   it("concentrates open interest near the money", () => {

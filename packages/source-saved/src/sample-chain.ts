@@ -5,11 +5,13 @@
  *
  * What makes it realistic: CME's NQ series (weekly, end-of-month, serial and quarterly expiries, each on
  * its underlying quarterly future), strikes every 25 points near the money widening to 50 and 100 further
- * out, Black-76 prices on a volatility smile, 0.25-point ticks, spreads that widen with price, and open
- * interest and volume that fall away from the money and cluster on round strikes.
+ * out, Black-76 prices (@nq/core's) on a volatility smile, 0.25-point ticks, spreads that widen with
+ * price, and open interest and volume that fall away from the money and cluster on round strikes.
+ *
+ * Like most feeds (Databento's among them) the generated rows carry no implied volatility or greeks: the
+ * normalizer computes them from each contract's mid or settlement, marked `greeksSource: "computed"`.
  */
-import { normalizeChain, NQ_OPTION_MULTIPLIER, type OptionsChain, type SourceRow } from "@nq/core";
-import { black76 } from "./black76.js";
+import { black76Price, normalizeChain, NQ_OPTION_MULTIPLIER, timeToExpiryYears, type OptionsChain, type SourceRow } from "@nq/core";
 
 export interface SampleSeries {
   /** CME product code of the series ("NQ", "QNE", "Q4A"…). */
@@ -51,7 +53,6 @@ export const DEFAULT_SAMPLE_OPTIONS: SampleChainOptions = {
 
 const TICK = 0.25;
 const MONTH_CODES = "FGHJKMNQUVXZ";
-const YEAR_MS = 365.25 * 24 * 3600 * 1000;
 /** CME equity-index options stop trading at 15:00 Central; 21:00 UTC in winter, 20:00 in summer. */
 const EXPIRY_HOUR_UTC_WINTER = 21;
 
@@ -63,17 +64,16 @@ export function generateSampleRows(options: SampleChainOptions = DEFAULT_SAMPLE_
     const future = options.futures[series.underlying];
     if (future === undefined) throw new Error(`sample series ${series.root} ${series.expiration}: no price for ${series.underlying}`);
     const expiryTime = Date.parse(`${series.expiration}T${String(EXPIRY_HOUR_UTC_WINTER).padStart(2, "0")}:00:00Z`);
-    const years = Math.max((expiryTime - asOf) / YEAR_MS, 1 / (365 * 24));
+    const years = Math.max(timeToExpiryYears(new Date(asOf), series.expiration, new Date(expiryTime).toISOString()), 1 / (365 * 24));
     const atmVol = 0.16 + 0.035 * Math.sqrt(years);
     const weight = seriesWeight(series.root);
     for (const strike of strikeLadder(future, atmVol, years)) {
       const moneyness = Math.log(strike / future);
       const volatility = smile(atmVol, moneyness, years);
-      const model = black76({ future, strike, years, volatility, rate: options.rate });
       const standardized = moneyness / (atmVol * Math.sqrt(years));
       const roundBonus = strike % 500 === 0 ? 2.2 : strike % 100 === 0 ? 1.4 : 1;
       for (const right of ["C", "P"] as const) {
-        const theoretical = right === "C" ? model.call : model.put;
+        const theoretical = black76Price({ future, strike, years, volatility, rate: options.rate, right });
         const otmSide = (right === "C" && strike >= future) || (right === "P" && strike <= future);
         const interest = Math.exp(-0.5 * standardized * standardized) * (otmSide ? 1 : 0.45) * weight * roundBonus;
         const openInterest = Math.round(interest * (800 + 1600 * random()));
@@ -103,8 +103,6 @@ export function generateSampleRows(options: SampleChainOptions = DEFAULT_SAMPLE_
           openInterestDate: options.openInterestDate,
           settlement: roundToTick(Math.max(theoretical, 0.05)),
           settlementDate: options.asOf.slice(0, 10),
-          impliedVolatility: round(volatility, 4),
-          delta: round(right === "C" ? model.callDelta : model.putDelta, 4),
           multiplier: NQ_OPTION_MULTIPLIER,
           quoteTime: new Date(asOf - Math.floor(random() * 120_000)).toISOString(),
         });
@@ -131,6 +129,7 @@ export function generateSampleChain(options: SampleChainOptions = DEFAULT_SAMPLE
       capabilities: { delayed: false },
       request: { product: "NQ" },
       fetchedAt: new Date(options.asOf),
+      analytics: { rate: options.rate },
     },
   );
   return chain;
@@ -178,11 +177,6 @@ function monthCode(isoDate: string): string {
 
 function roundToTick(price: number): number {
   return Math.round(price / TICK) * TICK;
-}
-
-function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
 }
 
 /** A small seeded PRNG, so the sample is byte-for-byte the same on every machine. */
