@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { black76, black76Price, impliedVolatility, type OptionKind } from "./black76.js";
+import { black76, black76Price, impliedVolatility, type Black76Inputs, type OptionKind } from "./black76.js";
 import { normalCdf, normalPdf } from "./normal.js";
 
 // Reference values: 0.5·erfc(−x/√2) from CPython's math.erfc (correctly rounded to ~1 ulp).
@@ -86,9 +86,9 @@ describe("Black-76 prices against published examples", () => {
         [25000, 22000, 10 / 365, 0.35, 0.05],
         [100, 100, 2, 0.15, 0],
       ] as const) {
-        const at = { future, strike, years, volatility, rate, right };
+        const at: Black76Inputs = { future, strike, years, volatility, rate, right };
         const g = black76(at);
-        const price = (o: Partial<typeof at>) => black76Price({ ...at, ...o });
+        const price = (o: Partial<Black76Inputs>) => black76Price({ ...at, ...o });
         const hF = future * 1e-4;
         expect(g.delta).toBeCloseTo((price({ future: future + hF }) - price({ future: future - hF })) / (2 * hF), 7);
         const deltaAt = (f: number) => black76({ ...at, future: f }).delta;
@@ -149,7 +149,7 @@ describe("implied volatility", () => {
               const otm = Math.min(price, price - discount * (right === "C" ? future - strike : strike - future));
               if (otm > 1e-6 * future) worstVol = Math.max(worstVol, Math.abs(result.volatility / volatility - 1));
             }
-    expect(solved).toBeGreaterThan(2500);
+    expect(solved).toBeGreaterThan(2700); // of 4,352 (2,728 here): the rest have no time value double precision resolves
     expect(worstPrice).toBeLessThanOrEqual(1e-8);
     expect(worstVol).toBeLessThan(1e-7);
   });
