@@ -30,9 +30,18 @@ export interface Provenance {
 }
 
 export interface OptionContract {
-  /** The option's own symbol as the source names it (e.g. "NQZ6 C21000", "MQ4Z6 C21000"). */
+  /**
+   * The option's canonical CME Globex symbol, the same whichever feed it came from: series code, month
+   * letter, one-digit year, space, C/P, strike ("NQZ6 C21000", "QN4Z6 C21000", "Q2AM5 P19500"). See
+   * `NQ_OPTION_SERIES` for the series codes.
+   */
   symbol: string;
-  /** The underlying future ("NQZ6"). */
+  /**
+   * The feed's own spelling of the symbol ("MC7M5|15000C" from Barchart, "NQZ6 C21000" from Databento);
+   * null when the feed gave none.
+   */
+  rawSymbol: string | null;
+  /** The underlying future's canonical Globex symbol ("NQZ6"; Barchart's "NQZ26" becomes "NQZ6"). */
   underlying: string;
   /** That future's price at the as-of time: NQ options on one date hang off several futures. */
   underlyingPrice: number | null;
@@ -41,7 +50,10 @@ export interface OptionContract {
   underlyingPriceTime: string | null;
   /** The product ("NQ"). */
   product: string;
-  /** The option root/series code (e.g. "NQ" monthly, "Q1A"…"Q5E" weeklies); equals product when unknown. */
+  /**
+   * The CME series code: "NQ" quarterly, "QN1"…"QN4" Friday weeklies, "QNE" end of month, "Q1A"…"Q5D"
+   * Monday–Thursday weeklies (Barchart's "MQ4", "MC7"… are mapped to these).
+   */
   root: string;
   /** Expiration date, YYYY-MM-DD (exchange calendar date). */
   expiration: string;

@@ -69,6 +69,28 @@ export {
   type OptionKind,
 } from "./analytics/index.js";
 
+export {
+  canonicalContractNames,
+  canonicalFutureSymbol,
+  cmeOptionRoot,
+  formatOptionSymbol,
+  FUTURES_MONTH_CODES,
+  inferNqOptionRoot,
+  NQ_OPTION_SERIES,
+  nqOptionSeries,
+  parseFutureSymbol,
+  parseOptionSymbol,
+  resolveContractYear,
+  ruleExpiration,
+  SymbolError,
+  type ContractNames,
+  type ContractNamesInput,
+  type ExpiryRule,
+  type FutureSymbol,
+  type NqOptionSeries,
+  type OptionSymbol,
+} from "./symbology.js";
+
 export { canonicalRequest, DEFAULT_REQUEST, type ChainRequest } from "./request.js";
 
 export {

@@ -17,6 +17,7 @@ import type {
   UnderlyingSummary,
 } from "./contract.js";
 import type { ChainRequest } from "./request.js";
+import { canonicalContractNames, canonicalFutureSymbol, SymbolError } from "./symbology.js";
 import type { SourceCapabilities, SourceResult, SourceRow } from "./source.js";
 
 export interface NormalizeContext {
@@ -138,7 +139,7 @@ export function normalizeChain(result: SourceResult, context: NormalizeContext):
     analyticsUnavailable,
   });
   const calls = contracts.filter((c) => c.right === "C").length;
-  const underlying = result.underlying ?? mostCommon(contracts.map((c) => c.underlying)) ?? product;
+  const underlying = canonicalUnderlying(result.underlying, asOfDate) ?? mostCommon(contracts.map((c) => c.underlying)) ?? product;
   const underlyings = summarizeUnderlyings(contracts);
   const incompleteReasons = incompleteReasonsOf(result, contracts, qualityMetrics, context);
 
@@ -181,9 +182,9 @@ function toContract(row: SourceRow, product: string, provenance: Provenance, def
   const right = parseRight(row.right);
   const expiration = parseExpiration(row.expiration);
   const rowProduct = optionalString(row.product, "product") ?? product;
-  const underlying = optionalString(row.underlying, "underlying") ?? rowProduct;
-  const root = optionalString(row.root, "root") ?? rowProduct;
-  const symbol = optionalString(row.symbol, "symbol") ?? `${root} ${expiration} ${right}${strike}`;
+  const names = contractNames(row, rowProduct, expiration, right, strike, provenance.asOf);
+  const underlying = names.underlying ?? rowProduct;
+  const { root, symbol, rawSymbol } = names;
   const multiplier = optionalNumber(row.multiplier, "multiplier") ?? defaultMultiplier;
   if (multiplier <= 0) throw new RowProblem("multiplier: expected a positive number");
   const underlyingPrice = positiveOrNull(row.underlyingPrice, "underlyingPrice");
@@ -194,6 +195,7 @@ function toContract(row: SourceRow, product: string, provenance: Provenance, def
   const vega = nonNegative(row.vega, "vega");
   return {
     symbol,
+    rawSymbol,
     underlying,
     underlyingPrice,
     underlyingPriceBasis: underlyingPrice === null ? null : parseBasis(row.underlyingPriceBasis),
@@ -356,6 +358,27 @@ function strikeRangeOf(contracts: OptionContract[]): StrikeRange | null {
 }
 
 // ---- field parsers: each names the field and what was expected ----
+
+/** The row's symbol, root and underlying in the one CME symbology; a symbol that contradicts the row is a row problem. */
+function contractNames(row: SourceRow, product: string, expiration: string, right: OptionRight, strike: number, asOf: string) {
+  try {
+    return canonicalContractNames({ rawSymbol: row.rawSymbol, symbol: row.symbol, root: row.root, underlying: row.underlying, product, expiration, right, strike, asOf });
+  } catch (error) {
+    if (error instanceof SymbolError) throw new RowProblem(error.message);
+    throw error;
+  }
+}
+
+/** The chain-level underlying a source named ("NQZ26" → "NQZ6"); kept as given when it is no futures symbol. */
+function canonicalUnderlying(value: string | null | undefined, asOf: Date): string | null {
+  if (value === null || value === undefined || value === "") return null;
+  try {
+    return canonicalFutureSymbol(value, asOf);
+  } catch (error) {
+    if (error instanceof SymbolError) return value;
+    throw error;
+  }
+}
 
 function requiredNumber(value: unknown, field: string): number {
   const n = toNumber(value);

@@ -58,7 +58,14 @@ export interface LoadOptions {
  * checks each one and reports a bad value instead of trusting the source's types.
  */
 export interface SourceRow {
+  /**
+   * The option's symbol. Core makes it canonical (CME Globex, see `canonicalContractNames`); a CME or
+   * Barchart spelling here, or in `rawSymbol`, is read and checked against the row's strike, right, root
+   * and expiration.
+   */
   symbol?: unknown;
+  /** The feed's own spelling of the symbol, kept as `rawSymbol` (default: `symbol`). */
+  rawSymbol?: unknown;
   underlying?: unknown;
   underlyingPrice?: unknown;
   /** "mid" | "last" | "settlement". */

@@ -45,7 +45,7 @@ describe("contractAnalytics", () => {
 
 function contract(over: Partial<OptionContract>): OptionContract {
   return {
-    symbol: "NQZ6 C25500", underlying: "NQZ6", underlyingPrice: 25000, underlyingPriceBasis: "mid", underlyingPriceTime: null,
+    symbol: "NQZ6 C25500", rawSymbol: null, underlying: "NQZ6", underlyingPrice: 25000, underlyingPriceBasis: "mid", underlyingPriceTime: null,
     product: "NQ", root: "NQ", expiration: "2026-12-18", expirationTime: "2026-12-18T14:30:00.000Z", strike: 25500, right: "C",
     bid: 500, ask: 504, bidSize: 1, askSize: 1, last: null, volume: null, clearedVolume: null, clearedVolumeDate: null,
     openInterest: null, openInterestDate: null, settlement: null, settlementDate: null,
