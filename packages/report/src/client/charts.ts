@@ -1,0 +1,156 @@
+/**
+ * Strike-axis charts on uPlot (canvas): grouped bars for calls and puts, lines for a smile, and labelled
+ * vertical markers (the underlying price, max pain). Reusable by any page that plots values by strike.
+ */
+import uPlot from "uplot";
+
+export type SeriesKind = "bar-left" | "bar-right" | "line";
+
+export interface SeriesSpec {
+  label: string;
+  values: (number | null)[];
+  /** A CSS custom property name ("--call") or a colour. */
+  color: string;
+  kind: SeriesKind;
+  /** Line dash in CSS pixels (lines only). */
+  dash?: number[];
+  /** Hollow points (lines only): how a second basis is told apart without colour. */
+  hollow?: boolean;
+}
+
+export interface Marker {
+  value: number;
+  label: string;
+  color: string;
+  dash?: number[];
+}
+
+export interface ChartSpec {
+  x: number[];
+  series: SeriesSpec[];
+  markers: Marker[];
+  yLabel: string;
+  xLabel: string;
+  /** Formats a y value for the axis and the legend. */
+  yFormat?: (value: number) => string;
+}
+
+export function cssColor(value: string): string {
+  if (!value.startsWith("--")) return value;
+  return getComputedStyle(document.documentElement).getPropertyValue(value).trim() || "#888";
+}
+
+function chartHeight(width: number): number {
+  return Math.round(Math.max(200, Math.min(320, width * 0.5)));
+}
+
+const BAR_SIZE: [number, number] = [0.42, 28];
+
+/** Draws `spec` into `container`, replacing what was there; returns the plot (destroy() it to free it). */
+export function drawChart(container: HTMLElement, spec: ChartSpec): uPlot {
+  container.replaceChildren();
+  const width = Math.max(260, container.clientWidth || 600);
+  const fg = cssColor("--fg");
+  const muted = cssColor("--muted");
+  const grid = cssColor("--border");
+  const format = spec.yFormat ?? ((v: number) => v.toLocaleString("en-US", { maximumFractionDigits: 2 }));
+  const axisFont = "12px system-ui, sans-serif";
+  const series: uPlot.Series[] = [
+    { label: spec.xLabel, value: (_u, v) => (v === null || v === undefined ? "–" : v.toLocaleString("en-US")) },
+    ...spec.series.map((s): uPlot.Series => {
+      const color = cssColor(s.color);
+      const value = (_u: uPlot, v: number | null) => (v === null || v === undefined ? "–" : format(v));
+      if (s.kind === "line") {
+        return {
+          label: s.label,
+          stroke: color,
+          width: 2,
+          ...(s.dash ? { dash: s.dash } : {}),
+          spanGaps: false,
+          points: { show: true, size: 6, stroke: color, fill: s.hollow ? cssColor("--bg") : color, width: 1.5 },
+          value,
+        };
+      }
+      return {
+        label: s.label,
+        stroke: color,
+        fill: color,
+        width: 0,
+        paths: uPlot.paths.bars!({ size: BAR_SIZE, align: s.kind === "bar-left" ? -1 : 1 }),
+        points: { show: false },
+        value,
+      };
+    }),
+  ];
+  const markers = spec.markers.map((m) => ({ ...m, color: cssColor(m.color) }));
+  const options: uPlot.Options = {
+    width,
+    height: chartHeight(width),
+    series,
+    scales: { x: { time: false }, y: { range: (_u, min, max) => (spec.series.some((s) => s.kind !== "line") ? [0, max > 0 ? max * 1.08 : 1] : padRange(min, max)) } },
+    axes: [
+      { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, font: axisFont, label: spec.xLabel, labelFont: axisFont, values: (_u, ticks) => ticks.map((t) => t.toLocaleString("en-US")) },
+      { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, font: axisFont, label: spec.yLabel, labelFont: axisFont, size: 60, values: (_u, ticks) => ticks.map((t) => compact(t, format)) },
+    ],
+    legend: { live: true },
+    cursor: { drag: { x: true, y: false } },
+    hooks: {
+      draw: [
+        (u) => {
+          const ctx = u.ctx;
+          const ratio = devicePixelRatio || 1;
+          const { left, top, width: w, height: h } = u.bbox;
+          markers.forEach((m, i) => {
+            const x = Math.round(u.valToPos(m.value, "x", true));
+            if (!Number.isFinite(x) || x < left || x > left + w) return;
+            ctx.save();
+            ctx.strokeStyle = m.color;
+            ctx.lineWidth = 2 * ratio;
+            ctx.setLineDash((m.dash ?? [6, 4]).map((d) => d * ratio));
+            ctx.beginPath();
+            ctx.moveTo(x, top);
+            ctx.lineTo(x, top + h);
+            ctx.stroke();
+            ctx.setLineDash([]);
+            ctx.font = `600 ${12 * ratio}px system-ui, sans-serif`;
+            const textWidth = ctx.measureText(m.label).width;
+            const right = x + 4 * ratio + textWidth > left + w;
+            const tx = right ? x - 4 * ratio - textWidth : x + 4 * ratio;
+            const ty = top + (14 + 16 * i) * ratio;
+            ctx.fillStyle = cssColor("--bg");
+            ctx.globalAlpha = 0.8;
+            ctx.fillRect(tx - 2 * ratio, ty - 12 * ratio, textWidth + 4 * ratio, 16 * ratio);
+            ctx.globalAlpha = 1;
+            ctx.fillStyle = m.color;
+            ctx.fillText(m.label, tx, ty);
+            ctx.restore();
+          });
+        },
+      ],
+    },
+  };
+  const data: uPlot.AlignedData = [spec.x, ...spec.series.map((s) => s.values)] as uPlot.AlignedData;
+  const plot = new uPlot(options, data, container);
+  plot.root.style.color = fg;
+  return plot;
+}
+
+function padRange(min: number | null, max: number | null): [number, number] {
+  if (min === null || max === null || !Number.isFinite(min) || !Number.isFinite(max)) return [0, 1];
+  const pad = Math.max((max - min) * 0.08, Math.abs(max) * 0.02, 0.5);
+  return [Math.max(0, min - pad), max + pad];
+}
+
+function compact(value: number, format: (v: number) => string): string {
+  const abs = Math.abs(value);
+  if (abs >= 1e6) return `${(value / 1e6).toLocaleString("en-US", { maximumFractionDigits: 1 })}M`;
+  if (abs >= 1e4) return `${(value / 1e3).toLocaleString("en-US", { maximumFractionDigits: 1 })}k`;
+  return format(value);
+}
+
+/** Counts the points of `spec` that are drawn (non-null values). */
+export function pointCount(spec: ChartSpec): number {
+  let n = 0;
+  for (const s of spec.series) for (const v of s.values) if (v !== null && Number.isFinite(v)) n += 1;
+  return n;
+}
