@@ -42,7 +42,8 @@ export function toSourceRows(selected: OptionDefinition[], records: ChainRecords
     }
     const underlying = underlyingPrices.get(definition.underlyingId) ?? null;
     return {
-      symbol: definition.rawSymbol,
+      // CME's own spelling ("QN4Z6 C21000"); core checks it against the row and makes symbol/root/underlying canonical.
+      rawSymbol: definition.rawSymbol,
       underlying: definition.underlying,
       underlyingPrice: underlying?.price ?? null,
       underlyingPriceBasis: underlying?.basis ?? null,
