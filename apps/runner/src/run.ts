@@ -111,6 +111,7 @@ export async function runProfile(options: RunnerOptions): Promise<RunnerOutcome>
       now,
       baseDir: loaded.baseDir,
       quality: { staleQuoteThresholdMs: profile.quality.stale_quote_minutes * 60_000, maxMissingBidAskShare: profile.quality.max_missing_bid_ask_share },
+      analytics: profile.analytics,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });

@@ -9,6 +9,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
+import { DEFAULT_ANALYTICS_RATE } from "./analytics/index.js";
 import { ConfigError, isSourceErrorOfKind } from "./errors.js";
 import type { ChainRequest } from "./request.js";
 import { isSecretFieldName, registerSecret } from "./secrets.js";
@@ -113,6 +114,10 @@ export const profileSchema = z
     cache: cacheSchema.optional(),
     output: outputSchema.default({ dir: "outputs" }),
     quality: qualitySchema.default({ stale_quote_minutes: 15, max_missing_bid_ask_share: 0.5 }),
+    /** Black-76 IV and greeks computed per contract; `false` turns them off. */
+    analytics: z
+      .union([z.literal(false), z.object({ rate: z.number().finite().min(-0.1).max(1).default(DEFAULT_ANALYTICS_RATE) }).strict()])
+      .default({ rate: DEFAULT_ANALYTICS_RATE }),
   })
   .strict()
   .superRefine((profile, ctx) => {

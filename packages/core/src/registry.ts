@@ -7,6 +7,7 @@
  * Every attempt — success, failure, skip, cache hit — is kept, so the summary can say which source
  * answered and why the others did not.
  */
+import type { AnalyticsOptions } from "./analytics/index.js";
 import type { CacheStatus, OptionsChain } from "./contract.js";
 import { cacheKeyFor, type ChainCache, sourceCacheIdentity } from "./cache.js";
 import { AbortedError, isSourceErrorOfKind, NoDataError, retryAfterMsOf, type SourceError, TimeoutError, toSourceError } from "./errors.js";
@@ -86,6 +87,8 @@ export interface RunOptions {
   onProgress?: (source: string, update: ProgressUpdate) => void;
   /** Thresholds the normalizer judges a chain by (stale quotes, unquoted share). */
   quality?: { staleQuoteThresholdMs?: number; maxMissingBidAskShare?: number };
+  /** Black-76 IV and greeks for each contract (the rate; a calendar), or false for none. Default: rate 0. */
+  analytics?: AnalyticsOptions | false;
 }
 
 export interface RunResult {
@@ -240,6 +243,7 @@ async function attemptSource(
           spendUsd,
           ...(options.quality?.staleQuoteThresholdMs !== undefined ? { staleQuoteThresholdMs: options.quality.staleQuoteThresholdMs } : {}),
           ...(options.quality?.maxMissingBidAskShare !== undefined ? { maxMissingBidAskShare: options.quality.maxMissingBidAskShare } : {}),
+          ...(options.analytics !== undefined ? { analytics: options.analytics } : {}),
         });
         if (chain.contracts.length === 0) {
           throw new NoDataError(entry.name, `returned no usable contracts for ${options.request.product} (${chain.qualityMetrics.rowsReceived} rows received, ${chain.qualityMetrics.invalidRows} invalid, ${chain.qualityMetrics.filteredRows} outside the request)`);
