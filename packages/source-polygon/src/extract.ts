@@ -199,6 +199,7 @@ async function getJson(target: string, where: string, ctx: ExtractContext): Prom
     if (response.status === 429) ctx.throttle.rateLimited((error as { retryAfterMs?: number | null }).retryAfterMs ?? null);
     throw error;
   }
+  ctx.throttle.answered();
   let body: unknown;
   try {
     body = JSON.parse(text);

@@ -16,6 +16,8 @@ export interface RateLimit {
 interface Window {
   sent: number[];
   blockedUntil: number;
+  /** 429s without Retry-After in a row: each holds twice as long as the one before. */
+  strikes: number;
 }
 
 const WINDOWS = new Map<string, Window>();
@@ -33,7 +35,7 @@ export class Throttle {
     // The key is hashed: the map must not hold the credential itself.
     const id = `${origin}|${createHash("sha256").update(apiKey).digest("hex").slice(0, 16)}`;
     let window = WINDOWS.get(id);
-    if (!window) WINDOWS.set(id, (window = { sent: [], blockedUntil: 0 }));
+    if (!window) WINDOWS.set(id, (window = { sent: [], blockedUntil: 0, strikes: 0 }));
     this.window = window;
     this.windowMs = limit ? limit.per_seconds * 1000 : 0;
   }
@@ -58,10 +60,24 @@ export class Throttle {
     if (this.limit) this.window.sent.push(this.clock());
   }
 
-  /** The server said 429: nothing goes before `retryAfterMs` (or one request's share of the window). */
+  /**
+   * The server said 429: nothing goes before its Retry-After. Without one (free keys get none, reportedly),
+   * one request's share of the window (1 s with no limit configured), doubled for each 429 in a row and at
+   * most the whole window (60 s): the server's count is stricter than the configured one.
+   */
   rateLimited(retryAfterMs: number | null): void {
-    const hold = retryAfterMs ?? (this.limit ? this.windowMs / this.limit.requests : 0);
+    let hold = retryAfterMs;
+    if (hold === null) {
+      this.window.strikes += 1;
+      const share = this.limit ? this.windowMs / this.limit.requests : 1000;
+      hold = Math.min(share * 2 ** (this.window.strikes - 1), this.limit ? this.windowMs : 60_000);
+    }
     this.window.blockedUntil = Math.max(this.window.blockedUntil, this.clock() + hold);
+  }
+
+  /** A request was answered: the server's count is not over. */
+  answered(): void {
+    this.window.strikes = 0;
   }
 }
 

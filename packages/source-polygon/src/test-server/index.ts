@@ -220,12 +220,13 @@ export async function startLocalPolygonServer(options: LocalPolygonServerOptions
     if (options.apiKeys ? !options.apiKeys.includes(key) : key.trim() === "") return error(401, "Unknown API Key");
     if (options.rateLimit) {
       const at = Date.now();
+      // Only answered requests count (a refused one does not use up the allowance).
       const sent = (rateWindows.get(key) ?? []).filter((t) => t > at - options.rateLimit!.windowMs);
-      sent.push(at);
       rateWindows.set(key, sent);
-      if (sent.length > options.rateLimit.requests) {
+      if (sent.length >= options.rateLimit.requests) {
         return error(429, "You've exceeded the maximum requests per minute, please wait or upgrade your subscription to continue.");
       }
+      sent.push(at);
     }
     if (plan === "basic") {
       return reply(403, { status: "NOT_AUTHORIZED", request_id: randomUUID(), message: "You are not entitled to this data. Please upgrade your plan at https://polygon.io/pricing" });
