@@ -117,6 +117,19 @@ describe("the book at as-of, over HTTP, for every quote schema", () => {
     expect(chain.optionsSummary.underlyings.every((u) => u.basis === "mid")).toBe(true);
   });
 
+  it("comes out with Black-76 IV and delta for every contract that has a price, from its own future", async () => {
+    const { source } = await sourceFor({ api_key: CANARY_KEY, base_url: server.url });
+    const chain = chainOf(await source.load({ product: "NQ", asOf: CLOSE }, { signal: signal() }), CLOSE);
+    const priced = chain.contracts.filter((c) => (c.bid !== null && c.ask !== null) || c.settlement !== null);
+    expect(priced.length).toBe(chain.contracts.length);
+    const missing = priced.filter((c) => c.impliedVolatility === null || c.delta === null);
+    // A price at or below intrinsic has no IV: that is counted with its reason, never a made-up number.
+    const unavailable = Object.values(chain.qualityMetrics.analyticsUnavailable).reduce((a, b) => a + b, 0);
+    expect(missing.length).toBe(unavailable);
+    expect(missing.length).toBeLessThan(priced.length / 10);
+    expect(priced.filter((c) => c.impliedVolatility !== null).every((c) => c.greeksSource === "computed" && (c.ivBasis === "mid" || c.ivBasis === "settlement"))).toBe(true);
+  });
+
   it("keeps cleared volume (stat 6) apart from session volume, each with its own date", async () => {
     const { source } = await sourceFor({ api_key: CANARY_KEY, base_url: server.url });
     const chain = chainOf(await source.load({ product: "NQ", asOf: MIDDAY }, { signal: signal() }), MIDDAY);
