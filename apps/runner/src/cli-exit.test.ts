@@ -101,7 +101,7 @@ describe.skipIf(!existsSync(CLI))("cache commands", () => {
     const garbage = "this is not an SQLite database, and stats must leave it alone\n".repeat(100);
     writeFileSync(join(dir, "damaged.db"), garbage);
     const run = cli(["--config", profile, "cache", "stats", "--json"]);
-    expect(run.status).toBe(4);
+    expect(run.status).toBe(5);
     expect(run.stderr).toMatch(/damaged.*left untouched/);
     expect(run.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
     expect(readFileSync(join(dir, "damaged.db"), "utf8")).toBe(garbage);

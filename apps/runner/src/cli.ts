@@ -3,7 +3,7 @@
  * nq-runner — `pnpm --filter runner start [options]` or `pnpm start -- [options]` at the repo root.
  * Exit codes: 0 a chain was written; 1 no source answered (or the strict policy refused what answered);
  * 2 the flags, the profile or a source's config is wrong; 3 the chain could not be written (the summary is
- * still printed); 4 a `cache` command could not open the store; 130/143 interrupted by SIGINT/SIGTERM (sources closed, no temporary file left).
+ * still printed); 5 a `cache` command could not open the store; 130/143 interrupted by SIGINT/SIGTERM (sources closed, no temporary file left).
  */
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
@@ -44,7 +44,7 @@ program
   .option("-v, --verbose", "print every log line, not only warnings")
   .addHelpText(
     "after",
-    "\nExit codes: 0 chain written · 1 no source answered · 2 wrong flag, profile or config · 3 output not written · 4 cache store cannot be opened (cache commands) · 130/143 interrupted (SIGINT/SIGTERM)",
+    "\nExit codes: 0 chain written · 1 no source answered · 2 wrong flag, profile or config · 3 output not written · 5 cache store cannot be opened (cache commands) · 130/143 interrupted (SIGINT/SIGTERM)",
   )
   .action(async (flags: RunFlags) => {
     const profilePath = flags.config ? flags.config : resolveProfilePath(flags.profile, PROFILES_DIR, USER_CWD);

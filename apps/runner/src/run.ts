@@ -38,6 +38,8 @@ export interface RunnerOptions {
   useCache?: boolean;
   /** true: ignore cached entries, fetch fresh, and update the cache (`--refresh`). */
   refresh?: boolean;
+  /** false: no chain page beside the JSON and CSV (`--no-html`); default: the profile's `output.html`. */
+  html?: boolean;
   request?: Partial<ChainRequest>;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
@@ -57,7 +59,7 @@ export interface RunnerOptions {
  * 2 the profile, the flags or a source's config is wrong (nothing is written); 3 the chain could not be
  * written (the summary is still printed); 130/143 interrupted by SIGINT/SIGTERM.
  */
-export const EXIT = { ok: 0, noSource: 1, usage: 2, output: 3, cacheUnavailable: 4, sigint: 130, sigterm: 143 } as const;
+export const EXIT = { ok: 0, noSource: 1, usage: 2, output: 3, cacheUnavailable: 5, sigint: 130, sigterm: 143 } as const;
 
 export interface RunnerOutcome {
   summary: RunSummary;
@@ -119,7 +121,11 @@ export async function runProfile(options: RunnerOptions): Promise<RunnerOutcome>
     let outputError: OutputError | null = null;
     if (result.chain) {
       try {
-        outputs = await writeChainOutputs(result.chain, outDir, { request, ...(options.signal ? { signal: options.signal } : {}) });
+        const html = options.html !== false && profile.output.html !== false;
+        const first = result.attempts.find((a) => a.source === firstChoice);
+        const run = { profile: profile.profile_name, substituted: result.substituted, firstChoice, substitutionReason: first?.reason ?? null, spendUsd: result.spendUsd };
+        outputs = await writeChainOutputs(result.chain, outDir, { request, html: html && { run }, ...(options.signal ? { signal: options.signal } : {}) });
+        if (outputs.htmlError) log.warn(`the chain page was not written: ${outputs.htmlError}`);
       } catch (error) {
         if (!(error instanceof OutputError)) throw error;
         outputError = error;
