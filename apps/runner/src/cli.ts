@@ -12,6 +12,7 @@ import { removeActiveTemporaries } from "./outputs.js";
 import { createProgressReporter, type ProgressReporter } from "./progress.js";
 import { EXIT, openProfileCache, resolveProfilePath, runProfile } from "./run.js";
 import { renderSummary } from "./summary.js";
+import { serveCommand } from "./commands/serve.js";
 
 const PROFILES_DIR = fileURLToPath(new URL("../profiles", import.meta.url));
 // pnpm runs scripts in the package folder; INIT_CWD is where the user typed the command.
@@ -40,6 +41,7 @@ program
   .option("--max-expirations <n>", "only the nearest N expirations (a whole number ≥ 1)", parsePositiveInt)
   .option("--json", "print a machine-readable summary on stdout instead of the table")
   .option("--no-cache", "neither read nor write the cache")
+  .option("--no-html", "do not write the chain page (<name>.chain.html) beside the JSON and CSV")
   .option("--refresh", "ignore cached entries and fetch fresh (the cache is updated)")
   .option("-v, --verbose", "print every log line, not only warnings")
   .addHelpText(
@@ -58,6 +60,7 @@ program
       ...(flags.out ? { outDir: flags.out } : {}),
       ...(flags.source ? { forceSource: flags.source } : {}),
       useCache: flags.cache,
+      html: flags.html,
       refresh: flags.refresh ?? false,
       request,
       signal: controller.signal,
@@ -79,6 +82,8 @@ program
     }
     process.exitCode = misconfigured.length > 0 ? EXIT.usage : exitCode;
   });
+
+program.addCommand(serveCommand({ profilesDir: PROFILES_DIR, cwd: USER_CWD }));
 
 const cache = program.command("cache").description("inspect or empty the profile's cache (--profile before or after `cache`)");
 for (const [name, description] of [
@@ -138,6 +143,7 @@ interface RunFlags {
   maxExpirations?: number;
   json?: boolean;
   cache: boolean;
+  html: boolean;
   refresh?: boolean;
   verbose?: boolean;
 }

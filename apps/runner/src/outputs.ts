@@ -12,11 +12,19 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ChainRequest, OptionContract, OptionsChain } from "@nq/core";
+import { renderChainHtml, type RunContext } from "@nq/report";
 
 export interface WrittenOutputs {
   json: string;
   csv: string;
+  /** The chain page (`<stem>.chain.html`); absent when not asked for, null when it could not be made (see htmlError). */
+  html?: string | null;
+  /** Why the page was not written; the JSON and CSV were. */
+  htmlError?: string | null;
 }
+
+/** Above this many contracts no page is made (it is built in memory); the JSON and CSV are still written. */
+export const HTML_MAX_CONTRACTS = 250_000;
 
 /** Output files are readable by everyone, writable by their owner, whatever the umask says. */
 export const OUTPUT_FILE_MODE = 0o644;
@@ -89,6 +97,11 @@ export interface WriteOptions {
   /** The request the chain answered; written as `metadata.request` so a replay can check its scope. */
   request?: ChainRequest;
   signal?: AbortSignal;
+  /**
+   * Also write `<stem>.chain.html`, the self-contained chain page (@nq/report), with what the run knew for its
+   * banner (substitution, spend). A page that cannot be made is reported in `htmlError`, not thrown.
+   */
+  html?: boolean | { run?: RunContext };
 }
 
 /** Temporary files of this process that are being written: removed on a signal before exiting. */
@@ -125,7 +138,23 @@ export async function writeChainOutputs(chain: ChainToWrite, dir: string, option
   const withRequest: ChainToWrite = { ...chain, metadata };
   await writeAtomically(json, () => chainJsonChunks(withRequest), options.signal);
   await writeAtomically(csv, () => csvChunks(chain.contracts), options.signal);
-  return { json, csv };
+  if (!options.html) return { json, csv };
+  return { json, csv, ...(await writeChainHtml(chain, join(dir, `${stem}.chain.html`), options)) };
+}
+
+async function writeChainHtml(chain: ChainToWrite, file: string, options: WriteOptions): Promise<Pick<WrittenOutputs, "html" | "htmlError">> {
+  if (chain.optionsSummary.total > HTML_MAX_CONTRACTS) {
+    return { html: null, htmlError: `no chain page: ${chain.optionsSummary.total} contracts is more than the page is made for (${HTML_MAX_CONTRACTS})` };
+  }
+  try {
+    const run = typeof options.html === "object" ? options.html.run : undefined;
+    const page = renderChainHtml(chain, run ? { run } : {});
+    await writeAtomically(file, () => [page], options.signal);
+    return { html: file, htmlError: null };
+  } catch (error) {
+    if (options.signal?.aborted) throw error;
+    return { html: null, htmlError: error instanceof Error ? error.message : String(error) };
+  }
 }
 
 /**

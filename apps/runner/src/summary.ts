@@ -141,7 +141,8 @@ export function renderSummary(summary: RunSummary): string {
   out.push("");
   if (summary.outputs) {
     out.push("Outputs");
-    out.push(table([], [["JSON", summary.outputs.json], ["CSV", summary.outputs.csv]]));
+    const page: [string, string][] = summary.outputs.html ? [["HTML", summary.outputs.html]] : summary.outputs.htmlError ? [["HTML", `not written: ${summary.outputs.htmlError}`]] : [];
+    out.push(table([], [["JSON", summary.outputs.json], ["CSV", summary.outputs.csv], ...page]));
     out.push("");
   } else if (summary.outputError) {
     out.push("Outputs");

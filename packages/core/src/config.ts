@@ -74,6 +74,8 @@ const qualitySchema = z
 const outputSchema = z
   .object({
     dir: z.string().min(1).default("outputs"),
+    /** Also write the self-contained chain page (`<stem>.chain.html`) beside the JSON and CSV. */
+    html: z.boolean().default(true),
   })
   .strict();
 
@@ -112,7 +114,7 @@ export const profileSchema = z
      */
     source_deadline_ms: z.number().int().positive().max(MAX_DEADLINE_MS).default(60_000),
     cache: cacheSchema.optional(),
-    output: outputSchema.default({ dir: "outputs" }),
+    output: outputSchema.default({ dir: "outputs", html: true }),
     quality: qualitySchema.default({ stale_quote_minutes: 15, max_missing_bid_ask_share: 0.5 }),
     /** Black-76 IV and greeks computed per contract; `false` turns them off. */
     analytics: z
