@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   BlockedError,
+  canonicalFutureSymbol,
+  cmeOptionRoot,
   IncompleteDataError,
   NoDataError,
   normalizeChain,
@@ -97,9 +99,10 @@ describe.skipIf(browser.skip)(`Barchart in headless Chromium against the local s
 
     // Each series' page gave its expiry and underlying; rows carry them.
     for (const s of site.series) {
-      const ofSeries = chain.contracts.filter((c) => c.root === s.code.replace(/[FGHJKMNQUVXZ]\d\d$/, "") && c.expiration === s.expiration);
+      // Barchart's codes come out in CME's symbology: MC7M25 → Q2A, NQM25 → NQM5.
+      const ofSeries = chain.contracts.filter((c) => c.root === cmeOptionRoot(s.code.replace(/[FGHJKMNQUVXZ]\d\d$/, "")) && c.expiration === s.expiration);
       expect(ofSeries.length, s.code).toBeGreaterThan(0);
-      expect(ofSeries.every((c) => c.underlying === s.future)).toBe(true);
+      expect(ofSeries.every((c) => c.underlying === canonicalFutureSymbol(s.future, c.provenance.asOf))).toBe(true);
       // …and its own future's price, as that series' page shows it.
       expect(ofSeries.every((c) => c.underlyingPrice === site.prices[s.future] && c.underlyingPriceBasis === "last" && c.underlyingPriceTime !== null), s.code).toBe(true);
     }
@@ -344,8 +347,8 @@ describe.skipIf(browser.skip || !hasBarchartFixtures)("the local site serving th
     const source = await barchartSource.create(configFor(site, { expiries: ["MC7M25"] }), context);
     try {
       const chain = normalized(await source.load({ product: "NQ" }, { signal: signal() }));
-      expect(chain.optionsSummary).toMatchObject({ calls: 293, puts: 293, expirations: ["2025-06-09"], underlying: "NQM25", underlyingPrice: 21745 });
-      expect(chain.contracts.every((c) => c.symbol.startsWith("MC7M5|"))).toBe(true);
+      expect(chain.optionsSummary).toMatchObject({ calls: 293, puts: 293, expirations: ["2025-06-09"], underlying: "NQM5", underlyingPrice: 21745 });
+      expect(chain.contracts.every((c) => c.rawSymbol!.startsWith("MC7M5|") && c.symbol.startsWith("Q2AM5 ") && c.root === "Q2A")).toBe(true);
       expect(site.requests.filter((r) => r.kind === "quotes").map((r) => r.query.symbol)).toEqual(["MC7M25"]);
     } finally {
       await source.close?.();

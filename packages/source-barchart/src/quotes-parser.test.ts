@@ -117,10 +117,10 @@ describe.skipIf(!hasBarchartFixtures)(`real captures (${hasBarchartFixtures ? ba
       fetchedAt: new Date("2025-06-09T05:32:18Z"),
     });
     expect(chain.qualityMetrics.invalidRows).toBe(0);
-    expect(chain.optionsSummary).toMatchObject({ calls: counts.calls, puts: counts.puts, underlying: "NQM25", underlyingPrice: 21745, expirations: ["2025-06-09"] });
+    expect(chain.optionsSummary).toMatchObject({ calls: counts.calls, puts: counts.puts, underlying: "NQM5", underlyingPrice: 21745, expirations: ["2025-06-09"] });
     expect(chain.metadata.delayed).toBe(true);
     const c = chain.contracts.find((x) => x.strike === 15000 && x.right === "C")!;
-    expect(c).toMatchObject({ root: "MC7", underlying: "NQM25", multiplier: 20, bid: 6696.75, volume: null, openInterest: null, settlement: null, last: 6787 });
+    expect(c).toMatchObject({ symbol: "Q2AM5 C15000", rawSymbol: "MC7M5|15000C", root: "Q2A", underlying: "NQM5", multiplier: 20, bid: 6696.75, volume: null, openInterest: null, settlement: null, last: 6787 });
     expect(chain.contracts.filter((x) => x.settlement !== null)).toHaveLength(counts.settlementShown);
   });
 });

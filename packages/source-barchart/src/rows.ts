@@ -109,7 +109,9 @@ export function asOfOf(capture: ChainCapture, rows: SourceRow[]): { asOf: string
  */
 export function toSourceRow(quote: BarchartQuote, page: SeriesPage, seriesCode: string, product: string, pageTime: string | null = null): SourceRow {
   return {
-    symbol: quote.symbol,
+    // Barchart's spelling ("MC7M5|15000C"); core maps it to the CME Globex symbol ("Q2AM5 C15000") and
+    // Barchart's series root and two-digit-year future ("MC7", "NQM25") to CME's ("Q2A", "NQM5").
+    rawSymbol: quote.symbol,
     underlying: page.future,
     // Each series' own future, as its own page shows it (reference §3.3): weeklies after the roll and EOM
     // series hang off the next quarter, whose price differs from the front month's.
