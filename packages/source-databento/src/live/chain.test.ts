@@ -66,7 +66,7 @@ describe("LiveChain", () => {
     let traded = 0;
     for (const [symbol, row] of got) {
       expect(row).toEqual(expected.get(symbol));
-      if ((row.volume ?? 0) > 0) traded++;
+      if (Number(row.volume ?? 0) > 0) traded++;
     }
     expect(traded).toBeGreaterThan(0);
     expect(snapshot.rows.every((r) => r.underlyingPrice !== null && r.openInterest !== null && r.settlement !== null)).toBe(true);

@@ -605,3 +605,12 @@ export {
 export type { BookEvent, TradeEvent, TopOfBook, LastTrade, ExpectedBbo, BboSchema, InstrumentSession, MarketOptions } from "./market-events.js";
 export { chicagoNs, chicagoToUtcMs, chicagoDate, isChicagoDst, tradeSession, sessionAtOrBefore, sessionsOverlapping, type TradeSession } from "./chicago-time.js";
 export { RECORD_BYTES, SERVED_SCHEMAS, type ServedSchema } from "./generated-dataset.js";
+export {
+  startLocalLiveGateway,
+  LOCAL_LIVE_API_KEY,
+  DEFAULT_LIVE_NOW,
+  type LocalLiveGateway,
+  type LocalLiveGatewayOptions,
+  type LiveGatewayFault,
+  type GatewayConnectionLog,
+} from "./live-gateway.js";

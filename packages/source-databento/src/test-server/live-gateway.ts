@@ -57,8 +57,8 @@ export interface LocalLiveGatewayOptions {
   /** Real ms between two live sends (default 20). */
   tickMs?: number;
   faults?: LiveGatewayFault[];
-  /** Bytes queued in the socket above which the client counts as slow (warning, then wait). Default 1 MiB. */
-  slowReaderBytes?: number;
+  /** A client whose socket stays full (the gateway waiting to write) this long is told it is slow. Default 250 ms. */
+  slowReaderMs?: number;
   firehose?: boolean;
   host?: string;
   port?: number;
@@ -112,7 +112,7 @@ export async function startLocalLiveGateway(options: LocalLiveGatewayOptions = {
   const realStart = Date.now();
   const speed = options.speed ?? 1;
   const tickMs = options.tickMs ?? 20;
-  const slowReaderBytes = options.slowReaderBytes ?? 1024 * 1024;
+  const slowReaderMs = options.slowReaderMs ?? 250;
   const simNowNs = () => BigInt(Math.floor(startMs + (Date.now() - realStart) * speed)) * NS_PER_MS;
   const connections: GatewayConnectionLog[] = [];
   const sockets = new Set<Socket>();
@@ -205,7 +205,7 @@ export async function startLocalLiveGateway(options: LocalLiveGatewayOptions = {
         const line = buffer.slice(0, at).replace(/\r$/, "");
         buffer = buffer.slice(at + 1);
         handleLine(line);
-        if (phase === "closed") return;
+        if ((phase as string) === "closed") return;
       }
     });
 
@@ -325,7 +325,7 @@ export async function startLocalLiveGateway(options: LocalLiveGatewayOptions = {
       replayBoundary = upperBound(stream, now);
       write(encodeMetadata(metadata));
       write(encodeRecords(head));
-      if (options.firehose) firehoseBytes = encodeRecords(stream);
+      if (options.firehose) firehoseBytes = encodeRecords(stream.slice(0, replayBoundary));
       tick = setInterval(pump, tickMs);
       timers.add(tick);
       pump();
@@ -358,7 +358,7 @@ export async function startLocalLiveGateway(options: LocalLiveGatewayOptions = {
         }
         if (firehoseBytes && replaysAnnounced) {
           if (!writeOrWait(firehoseBytes)) return;
-          log.recordsSent += stream.length;
+          log.recordsSent += replayBoundary;
           continue;
         }
         let end = pointer;
@@ -392,15 +392,18 @@ export async function startLocalLiveGateway(options: LocalLiveGatewayOptions = {
 
     /** Writes; when the client is not reading, warns it once (SystemMsg code 2) and waits for 'drain'. */
     function writeOrWait(bytes: Uint8Array): boolean {
-      const flowing = write(bytes);
-      if (flowing && socket.writableLength <= slowReaderBytes) return true;
+      if (write(bytes)) return true;
       blocked = true;
-      if (!warnedSlow && socket.writableLength > slowReaderBytes) {
+      const slow = setTimeout(() => {
+        if (!blocked || warnedSlow || phase !== "streaming") return;
         warnedSlow = true;
         log.slowReaderWarnings += 1;
         write(encodeRecords([system(2, "Slow reader: the client is not keeping up with the stream")]));
-      }
+      }, slowReaderMs);
+      timers.add(slow);
       socket.once("drain", () => {
+        clearTimeout(slow);
+        timers.delete(slow);
         blocked = false;
         pump();
       });
