@@ -292,3 +292,41 @@ describe("honest replays: provenance", () => {
     expect(chain.contracts.every((c) => c.provenance.sample)).toBe(true);
   });
 });
+
+describe("symbology of replayed chains", () => {
+  const asOf = "2025-06-09T05:22:00.000Z";
+  const barchartRows = [
+    { rawSymbol: "MC7M5|15000C", root: "MC7", underlying: "NQM25", expiration: "2025-06-09", strike: 15000, right: "C", bid: 6696.75, ask: 6781.25 },
+    { rawSymbol: "MC7M5|15000P", root: "MC7", underlying: "NQM25", expiration: "2025-06-09", strike: 15000, right: "P", bid: 0.05, ask: 0.1 },
+  ];
+  const replay = async (file: OptionsChain) => {
+    const dir = folderWith({ "nq-barchart.chain.json": JSON.stringify({ ...file, metadata: { ...file.metadata, request: { product: "NQ" } } }) });
+    const result = await load({ dir }, asOf);
+    return normalizeChain(result, { source: "saved", capabilities: savedSource.capabilities, request: { product: "NQ" }, fetchedAt: new Date(asOf) });
+  };
+
+  it("a saved chain replays with the same canonical symbol, root and underlying, and the feed's rawSymbol", async () => {
+    const saved = normalizeChain({ rows: barchartRows, asOf }, { source: "barchart", capabilities: { delayed: true }, request: { product: "NQ" }, fetchedAt: new Date(asOf) });
+    const replayed = await replay(saved);
+    const names = (chain: OptionsChain) => chain.contracts.map((c) => [c.symbol, c.rawSymbol, c.root, c.underlying, c.expiration]);
+    expect(names(saved)).toEqual([
+      ["Q2AM5 C15000", "MC7M5|15000C", "Q2A", "NQM5", "2025-06-09"],
+      ["Q2AM5 P15000", "MC7M5|15000P", "Q2A", "NQM5", "2025-06-09"],
+    ]);
+    expect(names(replayed)).toEqual(names(saved));
+    expect(replayed.qualityMetrics.invalidRows).toBe(0);
+  });
+
+  it("a file from before rawSymbol (the feed's spelling in symbol) comes out canonical too", async () => {
+    const saved = normalizeChain({ rows: barchartRows, asOf }, { source: "barchart", capabilities: { delayed: true }, request: { product: "NQ" }, fetchedAt: new Date(asOf) });
+    const old = {
+      ...saved,
+      contracts: saved.contracts.map(({ rawSymbol, ...c }) => ({ ...c, symbol: rawSymbol!, root: "MC7", underlying: "NQM25" })),
+    } as unknown as OptionsChain;
+    const replayed = await replay(old);
+    expect(replayed.contracts.map((c) => [c.symbol, c.rawSymbol, c.root, c.underlying])).toEqual([
+      ["Q2AM5 C15000", "MC7M5|15000C", "Q2A", "NQM5"],
+      ["Q2AM5 P15000", "MC7M5|15000P", "Q2A", "NQM5"],
+    ]);
+  });
+});
