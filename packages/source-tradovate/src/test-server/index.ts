@@ -202,7 +202,7 @@ export async function startLocalTradovateServer(options: LocalTradovateServerOpt
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString("utf8");
-    let body: unknown = null;
+    let body: unknown;
     try {
       body = text ? JSON.parse(text) : null;
     } catch {
@@ -325,24 +325,28 @@ export async function startLocalTradovateServer(options: LocalTradovateServerOpt
     const subscriptions = new Set<number>();
     const drop = faults.dropAfterQuotes && faults.dropAfterQuotes.times > 0 ? faults.dropAfterQuotes : null;
     if (drop) drop.times -= 1;
-    const sendFrame = (frame: string) => {
-      if (ws.readyState === ws.OPEN) ws.send(frame);
+    const sendFrame = (frame: string, then?: () => void) => {
+      if (ws.readyState === ws.OPEN) ws.send(frame, then);
     };
     const reply = (message: unknown) => sendFrame(`a${JSON.stringify([message])}`);
     const flush = () => {
       flushTimer = null;
+      if (record.droppedBy) return;
       const quotes = outbox;
       outbox = [];
-      for (let i = 0; i < quotes.length; i += 20) {
+      for (let i = 0; i < quotes.length; ) {
         if (ws.readyState !== ws.OPEN) return;
-        const batch = quotes.slice(i, i + 20);
-        sendFrame(`a${JSON.stringify([{ e: "md", d: { quotes: batch } }])}`);
+        const size = drop ? Math.min(20, drop.count - record.quotesSent) : 20;
+        const batch = quotes.slice(i, i + size);
+        i += size;
         record.quotesSent += batch.length;
         if (drop && record.quotesSent >= drop.count) {
+          // Dropped abruptly, once the last quotes are on the wire (no close frame, as a network drop).
           record.droppedBy = "fault";
-          ws.terminate();
+          sendFrame(`a${JSON.stringify([{ e: "md", d: { quotes: batch } }])}`, () => later(25, () => ws.terminate()));
           return;
         }
+        sendFrame(`a${JSON.stringify([{ e: "md", d: { quotes: batch } }])}`);
       }
     };
     const queueQuote = (quote: unknown) => {
@@ -400,7 +404,7 @@ export async function startLocalTradovateServer(options: LocalTradovateServerOpt
         return reply({ s: 200, i: id });
       }
       if (!record.authorized) return reply({ s: 401, i: id, d: "Not authorized" });
-      let parsed: Record<string, unknown> = {};
+      let parsed: Record<string, unknown>;
       try {
         parsed = body ? (JSON.parse(body) as Record<string, unknown>) : {};
       } catch {
