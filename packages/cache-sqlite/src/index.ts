@@ -99,3 +99,14 @@ export {
 export { parseDuration } from "./duration.js";
 export { cacheMigrationProvider } from "./migrations.js";
 export type { NativeOpenOptions, NativeSqliteDatabase, OpenNativeDatabase } from "./native-driver.js";
+export {
+  openSpendLedger,
+  schemaOf,
+  SqliteSpendLedger,
+  type LedgerEntry,
+  type LedgerFilter,
+  type OpenSpendLedgerOptions,
+  type RunRecord,
+  type RunSpend,
+  type SpendTotal,
+} from "./spend-ledger.js";

@@ -7,6 +7,7 @@
  * second process waits on the busy timeout, then finds the schema already there.
  */
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from "kysely";
+import { spendLedgerMigration } from "./spend-ledger-migration.js";
 
 const migrations: Record<string, Migration> = {
   "0001-create-cache-entries-and-counters": {
@@ -104,6 +105,8 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("cache_entries_expires_at").on("cache_entries").column("expires_at").execute();
     },
   },
+  /** The spend ledger, run history and fired alerts (./spend-ledger-migration.ts); the cache's tables are untouched. */
+  "0003-spend-ledger-and-run-history": spendLedgerMigration,
 };
 
 export const cacheMigrationProvider: MigrationProvider = {
