@@ -262,6 +262,8 @@ export async function startServer(options: ServeOptions): Promise<ServeHandle> {
     if (current && (!newest || current.name !== newest.name || current.mtimeMs !== newest.mtimeMs)) {
       newest = current;
       log(`serve: new chain ${current.name}`);
+      // Make the page before telling the browsers, so their reload is answered from the cache at once.
+      await chainPage(dir, current, { follow: true, chains: await listChains(dir), history: await findHistory() }).catch(() => {});
       for (const send of listeners) send(current.name);
     } else if (!current) newest = null;
   };
