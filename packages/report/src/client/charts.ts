@@ -3,6 +3,7 @@
  * vertical markers (the underlying price, max pain). Reusable by any page that plots values by strike.
  */
 import uPlot from "uplot";
+import { num } from "./format.js";
 
 export type SeriesKind = "bar-left" | "bar-right" | "line";
 
@@ -35,9 +36,9 @@ export interface ChartSpec {
   yFormat?: (value: number) => string;
 }
 
-export function cssColor(value: string): string {
+export function cssColor(value: string, style: CSSStyleDeclaration = getComputedStyle(document.documentElement)): string {
   if (!value.startsWith("--")) return value;
-  return getComputedStyle(document.documentElement).getPropertyValue(value).trim() || "#888";
+  return style.getPropertyValue(value).trim() || "#888";
 }
 
 function chartHeight(width: number): number {
@@ -50,15 +51,17 @@ const BAR_SIZE: [number, number] = [0.42, 28];
 export function drawChart(container: HTMLElement, spec: ChartSpec): uPlot {
   container.replaceChildren();
   const width = Math.max(260, container.clientWidth || 600);
-  const fg = cssColor("--fg");
-  const muted = cssColor("--muted");
-  const grid = cssColor("--border");
-  const format = spec.yFormat ?? ((v: number) => v.toLocaleString("en-US", { maximumFractionDigits: 2 }));
+  const style = getComputedStyle(document.documentElement);
+  const fg = cssColor("--fg", style);
+  const muted = cssColor("--muted", style);
+  const grid = cssColor("--border", style);
+  const bg = cssColor("--bg", style);
+  const format = spec.yFormat ?? ((v: number) => num(v));
   const axisFont = "12px system-ui, sans-serif";
   const series: uPlot.Series[] = [
-    { label: spec.xLabel, value: (_u, v) => (v === null || v === undefined ? "–" : v.toLocaleString("en-US")) },
+    { label: spec.xLabel, value: (_u, v) => (v === null || v === undefined ? "–" : num(v)) },
     ...spec.series.map((s): uPlot.Series => {
-      const color = cssColor(s.color);
+      const color = cssColor(s.color, style);
       const value = (_u: uPlot, v: number | null) => (v === null || v === undefined ? "–" : format(v));
       if (s.kind === "line") {
         return {
@@ -67,7 +70,7 @@ export function drawChart(container: HTMLElement, spec: ChartSpec): uPlot {
           width: 2,
           ...(s.dash ? { dash: s.dash } : {}),
           spanGaps: false,
-          points: { show: true, size: 6, stroke: color, fill: s.hollow ? cssColor("--bg") : color, width: 1.5 },
+          points: { show: true, size: 6, stroke: color, fill: s.hollow ? bg : color, width: 1.5 },
           value,
         };
       }
@@ -82,14 +85,14 @@ export function drawChart(container: HTMLElement, spec: ChartSpec): uPlot {
       };
     }),
   ];
-  const markers = spec.markers.map((m) => ({ ...m, color: cssColor(m.color) }));
+  const markers = spec.markers.map((m) => ({ ...m, color: cssColor(m.color, style) }));
   const options: uPlot.Options = {
     width,
     height: chartHeight(width),
     series,
     scales: { x: { time: false }, y: { range: (_u, min, max) => (spec.series.some((s) => s.kind !== "line") ? [0, max > 0 ? max * 1.08 : 1] : padRange(min, max)) } },
     axes: [
-      { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, font: axisFont, label: spec.xLabel, labelFont: axisFont, values: (_u, ticks) => ticks.map((t) => t.toLocaleString("en-US")) },
+      { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, font: axisFont, label: spec.xLabel, labelFont: axisFont, values: (_u, ticks) => ticks.map((t) => num(t)) },
       { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, font: axisFont, label: spec.yLabel, labelFont: axisFont, size: 60, values: (_u, ticks) => ticks.map((t) => compact(t, format)) },
     ],
     legend: { live: true },
@@ -117,7 +120,7 @@ export function drawChart(container: HTMLElement, spec: ChartSpec): uPlot {
             const right = x + 4 * ratio + textWidth > left + w;
             const tx = right ? x - 4 * ratio - textWidth : x + 4 * ratio;
             const ty = top + (14 + 16 * i) * ratio;
-            ctx.fillStyle = cssColor("--bg");
+            ctx.fillStyle = bg;
             ctx.globalAlpha = 0.8;
             ctx.fillRect(tx - 2 * ratio, ty - 12 * ratio, textWidth + 4 * ratio, 16 * ratio);
             ctx.globalAlpha = 1;
@@ -143,8 +146,8 @@ function padRange(min: number | null, max: number | null): [number, number] {
 
 function compact(value: number, format: (v: number) => string): string {
   const abs = Math.abs(value);
-  if (abs >= 1e6) return `${(value / 1e6).toLocaleString("en-US", { maximumFractionDigits: 1 })}M`;
-  if (abs >= 1e4) return `${(value / 1e3).toLocaleString("en-US", { maximumFractionDigits: 1 })}k`;
+  if (abs >= 1e6) return `${num(value / 1e6, 1)}M`;
+  if (abs >= 1e4) return `${num(value / 1e3, 1)}k`;
   return format(value);
 }
 

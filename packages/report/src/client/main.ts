@@ -8,6 +8,7 @@ import "./styles.css";
 import type uPlot from "uplot";
 import { decodeSide, decodeStrikes, type DecodedSide, type EncodedExpiry, type IvCode, type ReportData } from "../data.js";
 import { drawChart, pointCount, type ChartSpec, type Marker, type SeriesSpec } from "./charts.js";
+import { money, num } from "./format.js";
 import { sortRows, tableBody, tableHead, type SortState } from "./table.js";
 
 interface LiveConfig {
@@ -48,8 +49,8 @@ const state: ReportState = { ready: false, renderMs: null, scriptMs: null, expir
 window.__nqReport = state;
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T | null;
-const fmt = (v: number | null, digits = 2) => (v === null ? "unknown" : v.toLocaleString("en-US", { maximumFractionDigits: digits }));
-const price = (v: number | null) => (v === null ? "unknown" : v.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
+const fmt = (v: number | null, digits = 2) => (v === null ? "unknown" : num(v, digits));
+const price = (v: number | null) => (v === null ? "unknown" : money(v));
 
 async function loadData(): Promise<ReportData> {
   const element = $("nq-report-data");

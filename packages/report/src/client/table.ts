@@ -4,6 +4,7 @@
  * aria-sort set).
  */
 import type { DecodedSide, IvCode } from "../data.js";
+import { money, num } from "./format.js";
 
 export interface TableModel {
   strikes: number[];
@@ -73,8 +74,8 @@ function cell(value: number | null, field: Field, code: IvCode, itm: boolean): s
   let text: string;
   if (field === "iv") text = `${(value * 100).toFixed(1)}%${BASIS_MARK[code]}`;
   else if (field === "dl") text = value.toFixed(3);
-  else if (field === "vol" || field === "oi") text = value.toLocaleString("en-US");
-  else text = value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  else if (field === "vol" || field === "oi") text = num(value, 0);
+  else text = money(value);
   return `<td${cls}>${text}</td>`;
 }
 
@@ -88,7 +89,7 @@ export function tableBody(model: TableModel): string {
     const putItm = f !== null && k > f;
     let row = atm ? '<tr class="atm">' : "<tr>";
     for (const field of FIELDS) row += cell(model.c[field.key][i] ?? null, field.key, model.c.ib[i] ?? "-", callItm);
-    row += `<th scope="row" class="strike">${k.toLocaleString("en-US")}${atm ? ' <span class="tag">ATM</span>' : ""}</th>`;
+    row += `<th scope="row" class="strike">${num(k)}${atm ? ' <span class="tag">ATM</span>' : ""}</th>`;
     for (const field of FIELDS) row += cell(model.p[field.key][i] ?? null, field.key, model.p.ib[i] ?? "-", putItm);
     out.push(`${row}</tr>`);
   }
