@@ -115,6 +115,9 @@ export function drawChart(container: HTMLElement, spec: ChartSpec): uPlot {
             ctx.lineTo(x, top + h);
             ctx.stroke();
             ctx.setLineDash([]);
+            // uPlot leaves its axis text settings on the context
+            ctx.textAlign = "left";
+            ctx.textBaseline = "alphabetic";
             ctx.font = `600 ${12 * ratio}px system-ui, sans-serif`;
             const textWidth = ctx.measureText(m.label).width;
             const right = x + 4 * ratio + textWidth > left + w;
