@@ -118,3 +118,4 @@ export { ChainRecords, type OptionDefinition } from "./chain-records.js";
 export { cacheIdentity, configSchema, DEFAULT_BASE_URL, DEFAULT_COST_LIMITS, DEFAULT_DATASET, type DatabentoConfig, resolveApiKey } from "./config.js";
 export { HistoricalClient, type DatasetRange, type HistoricalClientOptions, type RangeQuery, type RangeStream, type SymbologyResolution } from "./historical/client.js";
 export { NQ_SERIES_PARENTS } from "./query.js";
+export { checkDatabento, type CheckItem, type CheckResult, type CheckStatus, type DatabentoCheckOptions } from "./check.js";
