@@ -215,3 +215,4 @@ export { BrowserClosedError } from "./errors.js";
 export { reapOrphanedBrowsers, PROFILE_PREFIX, type ReapReport } from "./browser-lifecycle.js";
 export { BARCHART_DELAY_MS, dataMoment } from "./query.js";
 export type { CapturedSeries, ChainCapture } from "./crawl.js";
+export { checkBarchart, type BarchartCheckOptions, type CheckItem, type CheckResult, type CheckStatus } from "./check.js";
