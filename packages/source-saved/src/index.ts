@@ -224,3 +224,4 @@ function toResult({ saved: { file, chain }, sample, scope, verdict }: Candidate,
     rawDataAvailable: true,
   };
 }
+export { checkSaved, type CheckItem, type CheckResult, type CheckStatus, type SavedCheckOptions } from "./check.js";
