@@ -87,6 +87,19 @@ export const configSchema = z
     verify_record_count: z.boolean().default(true),
     files: z.array(z.string().min(1)).optional(),
     dir: z.string().min(1).optional(),
+    /**
+     * "live": the Live Subscription Gateway instead of Historical — connect, replay from the session's
+     * open, answer with the chain when the replay completes, close (`watch --live` keeps it open).
+     */
+    mode: z.enum(["historical", "live"]).default("historical"),
+    /** Live gateway as host:port; default <dataset>.lsg.databento.com:13000. */
+    live_gateway: z
+      .string()
+      .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port such as "glbx-mdp3.lsg.databento.com:13000"')
+      .optional(),
+    live_compression: z.enum(["none", "zstd"]).default("none"),
+    /** Sent as heartbeat_interval_s; the gateway counts as dead after it plus 10 s of silence. */
+    live_heartbeat_interval_s: z.number().int().positive().max(3600).default(30),
   })
   .strict()
   .refine((c) => !(c.files && c.dir), { message: 'give "files" or "dir", not both', path: ["files"] })
@@ -144,6 +157,9 @@ export function cacheIdentity(config: ResolvedConfig): unknown {
     sample: config.sample,
     files: config.files ?? null,
     dir: config.dir ?? null,
+    // Live snapshots are another source of truth than Historical loads (added only in live mode, so
+    // Historical cache keys do not change).
+    ...(config.mode === "live" ? { mode: "live", live_gateway: config.live_gateway ?? null } : {}),
   };
 }
 

@@ -17,6 +17,7 @@ import { type ExtractedChain, extractFromHistorical, type PurchaseMemo } from ".
 import { HistoricalClient } from "./historical/client.js";
 import { type ChainQuery, toChainQuery } from "./query.js";
 import { referenceDateNotes, toSourceRows } from "./rows.js";
+import { loadLive } from "./live/load.js";
 
 export const databento = defineSource({
   name: SOURCE_NAME,
@@ -47,6 +48,7 @@ export const databento = defineSource({
       async load(request, { signal }): Promise<SourceResult> {
         if (signal.aborted || closed) throw new AbortedError(SOURCE_NAME, closed ? "the source was closed" : "the load was aborted", { cause: signal.reason });
         const query = toChainQuery(request, config, SOURCE_NAME);
+        if (apiKey !== null && config.mode === "live") return loadLive(config, apiKey, query, context, signal, SOURCE_NAME);
         const extracted = apiKey === null ? await loadFiles(config, query, context, signal) : await loadHistorical(config, apiKey, query, context, purchased, signal);
         return toResult(extracted, config);
       },
@@ -118,4 +120,8 @@ export { ChainRecords, type OptionDefinition } from "./chain-records.js";
 export { cacheIdentity, configSchema, DEFAULT_BASE_URL, DEFAULT_COST_LIMITS, DEFAULT_DATASET, type DatabentoConfig, resolveApiKey } from "./config.js";
 export { HistoricalClient, type DatasetRange, type HistoricalClientOptions, type RangeQuery, type RangeStream, type SymbologyResolution } from "./historical/client.js";
 export { NQ_SERIES_PARENTS } from "./query.js";
+export { LiveClient, LiveChain, cramResponse, gatewayHost, subscriptionLines, gatewayError, MAX_SYMBOLS_PER_LINE } from "./live/index.js";
+export type { LiveClientOptions, LiveClientStats, LiveClientEvents, ReconnectPolicy, LiveChainOptions, LiveChainStats, Subscription as LiveSubscription, LiveCompression } from "./live/index.js";
+export { createLiveChain } from "./live/load.js";
+export { toChainQuery, type ChainQuery } from "./query.js";
 export { checkDatabento, type CheckItem, type CheckResult, type CheckStatus, type DatabentoCheckOptions } from "./check.js";

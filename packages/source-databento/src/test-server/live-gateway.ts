@@ -7,8 +7,9 @@
  * subscription with `start`, heartbeats (code 0) when nothing else was sent for heartbeat_interval_s, and
  * a slow-reader warning (code 2) when the client stops reading.
  *
- * Faults, each on one connection (1-based, default the first): `drop` (socket destroyed after N records,
- * optionally in the middle of a record), `stall` (nothing more, not even heartbeats), `error` (ErrorMsg
+ * Faults, each on one connection (1-based, default the first), after N records (counted from the end of
+ * the replay with `afterReplay`): `drop` (socket destroyed, optionally in the middle of a record),
+ * `stall` (nothing more, not even heartbeats), `error` (ErrorMsg
  * then close), `split-greeting` (the greeting in 3-byte pieces). A replay `start` older than 24 h of
  * simulated time, or a bad schema/stype, is answered with ErrorMsg code 5 and a close.
  *
@@ -35,14 +36,14 @@ import { GeneratedDataset, SERVED_SCHEMAS, type ServedSchema } from "./generated
 import { header } from "./nq-chain-generator.js";
 
 /** A made-up key of the right shape (db- + 29 characters) the gateway accepts by default. */
-export const LOCAL_LIVE_API_KEY = "db-LocalLiveGatewayTestKey00042";
+export const LOCAL_LIVE_API_KEY = "db-LocalLiveGatewayTestKey000042";
 /** 10:00 Chicago on a Wednesday: mid-session, so a replay from the session's open has something to replay. */
 export const DEFAULT_LIVE_NOW = "2026-03-11T15:00:00Z";
 
 export type LiveGatewayFault =
-  | { kind: "drop"; afterRecords: number; connection?: number; midRecord?: boolean }
-  | { kind: "stall"; afterRecords: number; connection?: number }
-  | { kind: "error"; afterRecords: number; code?: number; message?: string; connection?: number }
+  | { kind: "drop"; afterRecords: number; connection?: number; midRecord?: boolean; afterReplay?: boolean }
+  | { kind: "stall"; afterRecords: number; connection?: number; afterReplay?: boolean }
+  | { kind: "error"; afterRecords: number; code?: number; message?: string; connection?: number; afterReplay?: boolean }
   | { kind: "split-greeting"; connection?: number };
 
 export interface LocalLiveGatewayOptions {
@@ -150,6 +151,8 @@ export async function startLocalLiveGateway(options: LocalLiveGatewayOptions = {
     let pointer = 0;
     let replayBoundary = 0;
     let replaysAnnounced = false;
+    /** Records sent when the replay ended (faults with `afterReplay` count from there). */
+    let sentAtReplayEnd = 0;
     let blocked = false;
     let stalled = false;
     let lastSentAt = Date.now();
@@ -352,6 +355,7 @@ export async function startLocalLiveGateway(options: LocalLiveGatewayOptions = {
       while (!blocked && phase === "streaming") {
         if (!replaysAnnounced && pointer >= replayBoundary) {
           replaysAnnounced = true;
+          sentAtReplayEnd = log.recordsSent;
           const done = subscriptions.filter((s) => s.start !== null).map((s) => system(3, `Finished ${s.schema} replay`));
           if (done.length) sendRecords(done, false);
           continue;
@@ -365,8 +369,8 @@ export async function startLocalLiveGateway(options: LocalLiveGatewayOptions = {
         const limit = Math.min(stream.length, pointer + SEND_CHUNK);
         while (end < limit && recvOf(stream[end]!) <= now && (replaysAnnounced || end < replayBoundary)) end++;
         if (end === pointer) break;
-        if (recordFault) {
-          const remaining = recordFault.afterRecords - log.recordsSent;
+        if (recordFault && (!recordFault.afterReplay || replaysAnnounced)) {
+          const remaining = recordFault.afterRecords + (recordFault.afterReplay ? sentAtReplayEnd : 0) - log.recordsSent;
           if (remaining <= end - pointer) {
             const before = stream.slice(pointer, pointer + Math.max(0, remaining));
             if (before.length) sendRecords(before, true);
