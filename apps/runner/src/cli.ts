@@ -13,6 +13,7 @@ import { createProgressReporter, type ProgressReporter } from "./progress.js";
 import { EXIT, openProfileCache, resolveProfilePath, runProfile } from "./run.js";
 import { renderSummary } from "./summary.js";
 import { serveCommand } from "./commands/serve.js";
+import { registerWatchCommand } from "./commands/watch.js";
 
 const PROFILES_DIR = fileURLToPath(new URL("../profiles", import.meta.url));
 // pnpm runs scripts in the package folder; INIT_CWD is where the user typed the command.
@@ -84,6 +85,7 @@ program
   });
 
 program.addCommand(serveCommand({ profilesDir: PROFILES_DIR, cwd: USER_CWD }));
+registerWatchCommand(program, { profilesDir: PROFILES_DIR, cwd: USER_CWD, signal: controller.signal });
 
 const cache = program.command("cache").description("inspect or empty the profile's cache (--profile before or after `cache`)");
 for (const [name, description] of [
