@@ -68,7 +68,7 @@ describe("config schema", () => {
       schemas: ["statistics", "trades", "bbo-1m"],
       quote_window_minutes: 15,
       timeout_ms: 100_000,
-      max_retries: 2,
+      max_retries: 0,
       verify_record_count: true,
     });
   });
