@@ -3,12 +3,12 @@
  * the configuration is found before any source is contacted or any file is written: a bad profile never
  * leaves a half-made output folder behind.
  */
+import { randomUUID } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import {
   ConfigError,
   createLogger,
-  loadProfile,
   isSourceErrorOfKind,
   parseSourceConfigs,
   runSources,
@@ -24,6 +24,8 @@ import {
   type Source,
   type SourceDefinition,
 } from "@nq/core";
+import { afterRun } from "./commands/after-run.js";
+import { ledgerPathFor, loadOpsProfile } from "./commands/ops-profile.js";
 import { OutputError, removeStaleTemporaries, writeChainOutputs, type WrittenOutputs } from "./outputs.js";
 import { loadCachePlugin, loadSourcePlugin } from "./plugin-loader.js";
 import { noticesFor, type RunSummary, type SourceSpend } from "./summary.js";
@@ -52,14 +54,19 @@ export interface RunnerOptions {
    */
   signal?: AbortSignal;
   now?: () => Date;
+  /** This run's id in the spend ledger and alerts (default: a random UUID). */
+  runId?: string;
+  /** false: do not record the run in the spend ledger nor evaluate alerts (default true). */
+  ops?: boolean;
 }
 
 /**
  * Exit codes: 0 a chain was written; 1 no source answered (or the strict policy refused what answered);
  * 2 the profile, the flags or a source's config is wrong (nothing is written); 3 the chain could not be
- * written (the summary is still printed); 130/143 interrupted by SIGINT/SIGTERM.
+ * written (the summary is still printed); 4 a chain was written but an alert rule marked "fail" fired;
+ * 130/143 interrupted by SIGINT/SIGTERM.
  */
-export const EXIT = { ok: 0, noSource: 1, usage: 2, output: 3, cacheUnavailable: 5, sigint: 130, sigterm: 143 } as const;
+export const EXIT = { ok: 0, noSource: 1, usage: 2, output: 3, alert: 4, cacheUnavailable: 5, sigint: 130, sigterm: 143 } as const;
 
 export interface RunnerOutcome {
   summary: RunSummary;
@@ -70,7 +77,7 @@ export async function runProfile(options: RunnerOptions): Promise<RunnerOutcome>
   const now = options.now ?? (() => new Date());
   const cwd = options.cwd ?? process.cwd();
   const log = createLogger(options.onLog ?? (() => {}));
-  const loaded = loadProfile(resolve(cwd, options.profilePath), {
+  const { loaded, ops } = loadOpsProfile(resolve(cwd, options.profilePath), {
     env: options.env ?? process.env,
     dotenvFiles: [resolve(cwd, ".env"), resolve(resolve(cwd, options.profilePath), "..", ".env")],
   });
@@ -114,6 +121,7 @@ export async function runProfile(options: RunnerOptions): Promise<RunnerOutcome>
       baseDir: loaded.baseDir,
       quality: { staleQuoteThresholdMs: profile.quality.stale_quote_minutes * 60_000, maxMissingBidAskShare: profile.quality.max_missing_bid_ask_share },
       analytics: profile.analytics,
+      allowProxy: profile.allow_proxy,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
@@ -160,7 +168,19 @@ export async function runProfile(options: RunnerOptions): Promise<RunnerOutcome>
         unavailable: cacheUnavailable,
       },
     };
-    return { summary, exitCode: !result.ok ? EXIT.noSource : outputError ? EXIT.output : EXIT.ok };
+    let exitCode: number = !result.ok ? EXIT.noSource : outputError ? EXIT.output : EXIT.ok;
+    if (options.ops !== false) {
+      // The spend ledger and the alerts: after the outputs, never failing the run (problems become notices).
+      const runId = options.runId ?? randomUUID();
+      const after = await afterRun({ ledgerPath: ledgerPathFor(loaded), ops, profile: profile.profile_name, runId, outDir, ok: result.ok, source: result.source, chain: summary.chain, attempts: result.attempts, spend, now, log });
+      summary.runId = runId;
+      summary.alerts = after.alerts;
+      summary.ledger = { location: after.ledger, recorded: after.recorded, suppressedAlerts: after.suppressed };
+      for (const alert of after.alerts) summary.notices.push(`ALERT (${alert.severity}): ${alert.message}.`);
+      for (const problem of after.problems) summary.notices.push(`note: ${problem}`);
+      if (exitCode === EXIT.ok && after.alerts.some((a) => a.severity === "fail")) exitCode = EXIT.alert;
+    }
+    return { summary, exitCode };
   } finally {
     options.signal?.removeEventListener("abort", closeLive);
     await cache?.close().catch((error: unknown) => log.warn(`could not close the cache: ${error instanceof Error ? error.message : String(error)}`));
@@ -267,7 +287,7 @@ export async function openProfileCache(
   options: { cwd?: string; env?: NodeJS.ProcessEnv; onLog?: (entry: LogEntry) => void; readOnly?: boolean } = {},
 ): Promise<ManagedChainCache | null> {
   const cwd = options.cwd ?? process.cwd();
-  const loaded = loadProfile(resolve(cwd, profilePath), { env: options.env ?? process.env, dotenvFiles: [resolve(cwd, ".env"), resolve(resolve(cwd, profilePath), "..", ".env")] });
+  const { loaded } = loadOpsProfile(resolve(cwd, profilePath), { env: options.env ?? process.env, dotenvFiles: [resolve(cwd, ".env"), resolve(resolve(cwd, profilePath), "..", ".env")] });
   const found = await loadCacheDefinition(loaded, { readOnly: options.readOnly ?? false });
   if (!found) return null;
   return found.definition.create(found.config, { log: createLogger(options.onLog ?? (() => {})).child("cache"), baseDir: loaded.baseDir, now: () => new Date() });

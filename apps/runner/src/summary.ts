@@ -41,6 +41,12 @@ export interface RunSummary {
     /** Why the cache could not be opened (the run went on without it); null when it opened or was off by choice. */
     unavailable: string | null;
   };
+  /** This run's id in the spend ledger and alerts. */
+  runId?: string;
+  /** Alerts fired by this run (each once per rule per window); see @nq/ops. */
+  alerts?: import("@nq/ops").Alert[];
+  /** Where the spend ledger is, how many paid requests this run added, how many alerts were already fired in their window. */
+  ledger?: { location: string | null; recorded: number; suppressedAlerts: number };
 }
 
 /** The warnings that must not be missed, in the order a trader needs them. */
@@ -52,6 +58,7 @@ export function noticesFor(result: RunResult, firstChoice: string | null): strin
     const first = result.attempts.find((a) => a.source === firstChoice);
     notices.push(`SUBSTITUTED: the chain comes from "${result.source}", not the first choice "${firstChoice}" (${first?.reason ?? "it did not answer"}).`);
   }
+  if (meta?.proxy) notices.push(`${meta.proxy.label}: a chain of ${meta.proxy.underlying} (${meta.proxy.kind}, multiplier ${meta.proxy.multiplier}, ${meta.proxy.settlement}-settled, ${meta.proxy.exercise}) standing in for ${meta.proxy.for}.`);
   if (meta?.sample) notices.push("SAMPLE DATA: these numbers are generated for demonstration, not market data. Do not trade on them.");
   if (meta?.delayed) notices.push(`DELAYED: "${meta.source}" data is not live; it is as of ${meta.asOf}.`);
   if (meta && !meta.complete) {

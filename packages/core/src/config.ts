@@ -116,6 +116,8 @@ export const profileSchema = z
     cache: cacheSchema.optional(),
     output: outputSchema.default({ dir: "outputs", html: true }),
     quality: qualitySchema.default({ stale_quote_minutes: 15, max_missing_bid_ask_share: 0.5 }),
+    /** Let a proxy source (another product standing in, e.g. NDX options for NQ) answer; labelled PROXY. */
+    allow_proxy: z.boolean().default(false),
     /** Black-76 IV and greeks computed per contract; `false` turns them off. */
     analytics: z
       .union([z.literal(false), z.object({ rate: z.number().finite().min(-0.1).max(1).default(DEFAULT_ANALYTICS_RATE) }).strict()])

@@ -188,6 +188,8 @@ export interface ChainMetadata {
   incompleteReasons: string[];
   /** Why this as-of moment was chosen when the request gave none ("the market is closed…"), else null. */
   asOfReason: string | null;
+  /** Set when the chain stands in for the requested product (e.g. NDX index options for NQ): say so. */
+  proxy: import("./source.js").ProxyInfo | null;
   warnings: string[];
   cache: CacheStatus;
   /** USD spent by this load (0 for free sources and cache hits). */

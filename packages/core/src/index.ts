@@ -98,6 +98,7 @@ export {
   defineSource,
   type LoadOptions,
   type ProgressUpdate,
+  type ProxyInfo,
   type Source,
   type SourceCapabilities,
   type SourceContext,

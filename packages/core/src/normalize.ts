@@ -154,6 +154,7 @@ export function normalizeChain(result: SourceResult, context: NormalizeContext):
       complete: result.complete !== false && incompleteReasons.length === 0,
       incompleteReasons,
       asOfReason: result.asOfReason ?? null,
+      proxy: result.proxy ?? null,
       warnings: [...(result.warnings ?? [])],
       cache: context.cache ?? "off",
       spendUsd: context.spendUsd ?? 0,

@@ -349,4 +349,34 @@ describe("runSources", () => {
       expect((combined.reason as Error).message).toBe("user");
     });
   });
+
+  describe("proxy sources", () => {
+    const proxyResult: SourceResult = {
+      ...rows,
+      proxy: { for: "NQ", underlying: "I:NDX", product: "NDX", kind: "index-options", multiplier: 100, settlement: "cash", exercise: "european", label: "PROXY: NDX index options, not NQ futures options" },
+    };
+
+    it("are skipped with the reason unless the profile allows them", async () => {
+      const entry = scripted("polygon", [proxyResult]);
+      const declared = { ...entry, definition: { ...entry.definition!, proxy: true } };
+      const result = await runSources([declared], { ...base, policy: "fallback" });
+      expect(result.ok).toBe(false);
+      expect(result.attempts[0]).toMatchObject({ outcome: "skipped" });
+      expect(result.attempts[0]!.reason).toMatch(/proxy source.*allow_proxy/);
+    });
+
+    it("answer when allowed, and the chain says PROXY in its metadata", async () => {
+      const entry = scripted("polygon", [proxyResult]);
+      const result = await runSources([{ ...entry, definition: { ...entry.definition!, proxy: true } }], { ...base, policy: "fallback", allowProxy: true });
+      expect(result.ok).toBe(true);
+      expect(result.chain!.metadata.proxy!.label).toMatch(/^PROXY: NDX/);
+    });
+
+    it("a result that turns out to be a proxy is refused when not allowed", async () => {
+      const result = await runSources([scripted("undeclared", [proxyResult]), scripted("saved", [rows])], { ...base, policy: "fallback" });
+      expect(result.source).toBe("saved");
+      expect(result.attempts[0]).toMatchObject({ outcome: "failed" });
+      expect(result.attempts[0]!.reason).toMatch(/answered with a proxy/);
+    });
+  });
 });

@@ -87,6 +87,8 @@ export interface RunOptions {
   onProgress?: (source: string, update: ProgressUpdate) => void;
   /** Thresholds the normalizer judges a chain by (stale quotes, unquoted share). */
   quality?: { staleQuoteThresholdMs?: number; maxMissingBidAskShare?: number };
+  /** Proxy sources (a definition with `proxy: true`, or a result carrying `proxy`) may answer. Default false. */
+  allowProxy?: boolean;
   /** Black-76 IV and greeks for each contract (the rate; a calendar), or false for none. Default: rate 0. */
   analytics?: AnalyticsOptions | false;
 }
@@ -120,10 +122,16 @@ export async function runSources(entries: RegistryEntry[], options: RunOptions):
       attempts.push(skipped(entry.name, `not needed: ${answer.source} answered`));
     } else if (entry.skipReason || !entry.definition) {
       attempts.push(skipped(entry.name, entry.skipReason ?? "no plugin was loaded for it"));
+    } else if (entry.definition.proxy && !options.allowProxy) {
+      attempts.push(skipped(entry.name, `a proxy source (its chains stand in for ${options.request.product}, they are not ${options.request.product} data); set "allow_proxy": true in the profile to use it`));
     } else {
       if (options.signal?.aborted) throw new AbortedError(entry.name, "the run was aborted");
       const hasNext = options.policy === "fallback" && entries.slice(index + 1).some((later) => !later.skipReason && later.definition);
       const attempt = await attemptSource({ ...entry, definition: entry.definition }, options, spend, now, hasNext);
+      if (attempt.chain?.metadata.proxy && !options.allowProxy) {
+        attempts.push({ ...attempt.record, outcome: "failed", reason: `answered with a proxy (${attempt.chain.metadata.proxy.label}); set "allow_proxy": true in the profile to accept it` });
+        continue;
+      }
       if (attempt.chain && !attempt.chain.metadata.complete) {
         const reasons = attempt.chain.metadata.incompleteReasons.join("; ");
         if (options.policy === "strict") {

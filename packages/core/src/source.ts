@@ -105,8 +105,28 @@ export interface SourceRow {
   rawStrike?: unknown;
 }
 
+/**
+ * A chain of something else that stands in for the requested product (Polygon's NDX index options for
+ * NQ futures options): said out loud, with its own contract terms, and used only where a profile allows.
+ */
+export interface ProxyInfo {
+  /** The product it stands in for ("NQ"). */
+  for: string;
+  /** What it is a chain of ("I:NDX", "QQQ"). */
+  underlying: string;
+  product: string;
+  kind: "index-options" | "etf-options";
+  multiplier: number;
+  settlement: "cash" | "physical";
+  exercise: "european" | "american";
+  /** The line every summary prints: "PROXY: NDX index options, not NQ futures options". */
+  label: string;
+}
+
 /** What `Source.load` returns. */
 export interface SourceResult {
+  /** Set when the chain is a proxy for the requested product, not the product itself. */
+  proxy?: ProxyInfo | null;
   rows: SourceRow[];
   /** The market time the data describes. */
   asOf: Date | string;
@@ -158,6 +178,8 @@ export interface SourceDefinition<Config = unknown> {
    */
   configSchema: ZodType<Config>;
   create(config: Config, context: SourceContext): Source | Promise<Source>;
+  /** True for a source whose chains stand in for the product (a proxy): the registry uses it only when allowed. */
+  proxy?: boolean;
   /**
    * What in the config changes the data (dataset, endpoint, schemas…), for the cache key: a chain cached
    * under one identity is never served for another. Default: the whole config minus secret-named fields.

@@ -31,6 +31,8 @@ export interface PolygonSourceResult extends SourceResult {
 
 export const polygon = defineSource({
   name: SOURCE_NAME,
+  // Its chains stand in for NQ: the registry uses it only where the profile says "allow_proxy": true.
+  proxy: true,
   description:
     "Polygon.io/Massive options chain snapshot: Nasdaq-100 index options (I:NDX) or QQQ options with the feed's greeks, IV, open interest and quotes — a PROXY for NQ futures options (Polygon has none), labelled as such.",
   capabilities: {

@@ -142,6 +142,7 @@ describe("rate limits", () => {
       log: silentLogger,
       retries: 1,
       random: () => 0,
+      allowProxy: true,
     });
     expect(run.ok, JSON.stringify(run.attempts)).toBe(true);
     expect(run.attempts[0]).toMatchObject({ source: "polygon", outcome: "success", tries: 2 });
@@ -186,6 +187,7 @@ describe("rate limits", () => {
         log: silentLogger,
         retries: 2,
         random: () => 0,
+        allowProxy: true,
       });
       expect(run.ok, JSON.stringify(run.attempts)).toBe(true);
       expect(strict.requests.filter((r) => r.status === 200).map((r) => r.page)).toEqual([1, 2, 3]);
@@ -223,7 +225,7 @@ describe("deadlines", () => {
           { name: "polygon", definition: polygon, config: testConfig(hung.url) },
           { name: "polygon-backup", definition: polygon, config: testConfig(server.url) },
         ],
-        { request: { product: "NQ" }, policy: "fallback", log: silentLogger, retries: 1, sourceDeadlineMs: 600 },
+        { request: { product: "NQ" }, policy: "fallback", log: silentLogger, retries: 1, sourceDeadlineMs: 600, allowProxy: true },
       );
       expect(Date.now() - started).toBeLessThan(5000);
       expect(run.attempts[0]).toMatchObject({ source: "polygon", outcome: "failed" });
