@@ -125,6 +125,7 @@ ${figure("fig-iv", "Implied volatility smile")}
 <h2 id="chain-heading">Chain</h2>
 <p id="table-note" class="note"></p>
 <div class="table-wrap" tabindex="0" role="region" aria-labelledby="chain-heading"><table id="chain-table"><caption class="visually-hidden">Calls on the left, strike in the middle, puts on the right; the buttons in the headers sort.</caption><thead></thead><tbody></tbody></table></div>
+<p><button type="button" id="table-more" hidden></button></p>
 </section>
 <section aria-labelledby="quality-heading">
 <h2 id="quality-heading">Quality</h2>

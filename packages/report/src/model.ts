@@ -172,9 +172,16 @@ function proxyText(meta: ChainForReport["metadata"]): string | null {
   const fromWarning = (meta.warnings ?? []).find((w) => /^PROXY\b/i.test(w));
   if (typeof raw === "string" && raw) return raw.replace(/^PROXY:\s*/i, "");
   if (raw && typeof raw === "object") {
-    const object = raw as Record<string, unknown>;
-    const text = [object.description, object.reason, object.note, object.underlying].find((v) => typeof v === "string" && v);
-    return typeof text === "string" ? text : "A proxy underlying stands in for NQ futures options.";
+    // core's ProxyInfo: { for, underlying, product, kind, multiplier, settlement, exercise, label }
+    const p = raw as Record<string, unknown>;
+    const label = typeof p.label === "string" && p.label ? p.label.replace(/^PROXY:\s*/i, "") : `${String(p.underlying ?? "another underlying")} stands in for ${String(p.for ?? "NQ")} futures options`;
+    const terms = [
+      typeof p.underlying === "string" ? p.underlying : null,
+      typeof p.multiplier === "number" ? `multiplier ${p.multiplier}` : null,
+      typeof p.settlement === "string" ? `${p.settlement}-settled` : null,
+      typeof p.exercise === "string" ? `${p.exercise} exercise` : null,
+    ].filter(Boolean);
+    return `${label}${terms.length ? ` (${terms.join(", ")})` : ""}. Not the same instrument: prices, strikes and OI do not carry over one for one.`;
   }
   if (raw === true) return fromWarning?.replace(/^PROXY:\s*/i, "") ?? "A proxy underlying stands in for NQ futures options.";
   return fromWarning ? fromWarning.replace(/^PROXY:\s*/i, "") : null;

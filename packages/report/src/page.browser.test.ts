@@ -155,6 +155,14 @@ describe.skipIf(!hasBrowser)("chain.html in headless Chromium, offline", () => {
     expect(Number(await page.$eval("#fig-oi", (el) => (el as HTMLElement).dataset.points))).toBeGreaterThan(100);
     expect(await inkedPixels(page, "fig-oi")).toBeGreaterThan(100);
     expect(await page.$$eval("#expiry option", (o) => o.length)).toBe(10);
+    // every strike: the table draws 200 rows around the ATM strike until asked for all
+    await page.select("#range", "all");
+    await page.waitForFunction(() => !(document.getElementById("table-more") as HTMLButtonElement).hidden);
+    expect(await page.$$eval("#chain-table tbody tr", (rows) => rows.length)).toBe(200);
+    expect(await page.$$eval("#chain-table tr.atm", (rows) => rows.length)).toBe(1);
+    await page.click("#table-more");
+    expect(await page.$$eval("#chain-table tbody tr", (rows) => rows.length)).toBe(1000);
+    expect(await page.$eval("#table-more", (b) => (b as HTMLButtonElement).hidden)).toBe(true);
     expect(blocked).toEqual([]);
     expect(errors).toEqual([]);
     await page.close();

@@ -102,13 +102,22 @@ describe("banner", () => {
           cache: "hit",
           spendUsd: 0.25,
           warnings: ["SAMPLE DATA: x", "PROXY: NDX index options, not NQ futures options", "something else"],
-          proxy: true,
-        } as typeof meta,
+          proxy: {
+            for: "NQ",
+            underlying: "I:NDX",
+            product: "NDX",
+            kind: "index-options",
+            multiplier: 100,
+            settlement: "cash",
+            exercise: "european",
+            label: "PROXY: NDX index options, not NQ futures options",
+          },
+        } as unknown as typeof meta,
       },
       { substituted: true, firstChoice: "databento" },
     );
     expect(flags.map((f) => f.label)).toEqual(["SAMPLE DATA", "PROXY", "SUBSTITUTED", "INCOMPLETE", "DELAYED", "FROM CACHE", "SPEND", "NOTE"]);
-    expect(flags.find((f) => f.label === "PROXY")!.text).toBe("NDX index options, not NQ futures options");
+    expect(flags.find((f) => f.label === "PROXY")!.text).toMatch(/^NDX index options, not NQ futures options \(I:NDX, multiplier 100, cash-settled, european exercise\)/);
     expect(flags.find((f) => f.label === "INCOMPLETE")!.details).toEqual(["a", "b"]);
     expect(flags.find((f) => f.label === "SPEND")!.text).toContain("$0.25");
     expect(flags.every((f) => f.text.length > 10)).toBe(true);

@@ -36,6 +36,8 @@ export interface ReportState {
   figures: Record<string, { points: number; expiry: string | null }>;
   error: string | null;
   liveEvents: number;
+  /** ms per step of the last draw (for the benchmark) */
+  phases: Record<string, number>;
 }
 
 declare global {
@@ -45,7 +47,7 @@ declare global {
 }
 
 const started = performance.now();
-const state: ReportState = { ready: false, renderMs: null, scriptMs: null, expiry: null, range: "0.05", figures: {}, error: null, liveEvents: 0 };
+const state: ReportState = { ready: false, renderMs: null, scriptMs: null, expiry: null, range: "0.05", figures: {}, error: null, liveEvents: 0, phases: {} };
 window.__nqReport = state;
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T | null;
@@ -227,12 +229,32 @@ function statsHtml(meta: EncodedExpiry): string {
 }
 
 let sort: SortState = { key: "k", dir: 1 };
+/** Rows drawn before "show all": a long table costs layout time on every device, and the money is near ATM. */
+const TABLE_ROWS = 200;
+let showAllRows = false;
+
+/** The rows to draw: all of them, or TABLE_ROWS — around the ATM strike in strike order, else the top of the sort. */
+function visibleRows(view: ExpiryView, sorted: number[]): number[] {
+  if (showAllRows || sorted.length <= TABLE_ROWS) return sorted;
+  if (sort.key !== "k") return sorted.slice(0, TABLE_ROWS);
+  const atm = view.meta.stats.atm;
+  const at = Math.max(0, atm === null ? 0 : sorted.findIndex((i) => view.strikes[i] === atm));
+  const start = Math.max(0, Math.min(sorted.length - TABLE_ROWS, at - TABLE_ROWS / 2));
+  return sorted.slice(start, start + TABLE_ROWS);
+}
 
 function renderTable(view: ExpiryView, rows: number[]): void {
   const table = $("chain-table");
   if (!table) return;
+  const sorted = sortRows(view, rows, sort);
+  const shown = visibleRows(view, sorted);
   table.querySelector("thead")!.innerHTML = tableHead(sort);
-  table.querySelector("tbody")!.innerHTML = tableBody({ strikes: view.strikes, c: view.c, p: view.p, rows: sortRows(view, rows, sort), atm: view.meta.stats.atm, underlyingPrice: view.meta.underlyingPrice });
+  table.querySelector("tbody")!.innerHTML = tableBody({ strikes: view.strikes, c: view.c, p: view.p, rows: shown, atm: view.meta.stats.atm, underlyingPrice: view.meta.underlyingPrice });
+  const more = $<HTMLButtonElement>("table-more");
+  if (more) {
+    more.hidden = shown.length === sorted.length;
+    more.textContent = `Show all ${sorted.length} rows (${shown.length} shown${sort.key === "k" ? ", around the ATM strike" : ""})`;
+  }
   const note = $("table-note");
   if (note) {
     note.textContent =
@@ -264,13 +286,24 @@ function render(data: ReportData): void {
     for (const id of ["fig-oi", "fig-vol", "fig-iv"]) showFigure(id, null, "", "No contracts.");
     return;
   }
+  let t = performance.now();
+  const lap = (name: string) => {
+    const now = performance.now();
+    state.phases[name] = now - t;
+    t = now;
+  };
   const view = viewOf(meta);
   const rows = rowsInRange(view, state.range);
+  lap("decode");
   if (statsEl) statsEl.innerHTML = `<dl class="stats">${statsHtml(meta)}</dl>`;
   barFigure("fig-oi", view, rows, "oi", "open interest");
+  lap("oi");
   barFigure("fig-vol", view, rows, "vol", "volume");
+  lap("volume");
   smileFigure("fig-iv", view, rows);
+  lap("smile");
   renderTable(view, rows);
+  lap("table");
 }
 
 function startLive(live: LiveConfig): void {
@@ -305,22 +338,34 @@ function startLive(live: LiveConfig): void {
 async function main(): Promise<void> {
   const live = readLive();
   if (live) startLive(live);
+  const t0 = performance.now();
   const data = await loadData();
+  state.phases.load = performance.now() - t0;
   readHash(data);
   const expirySelect = $<HTMLSelectElement>("expiry");
   const rangeSelect = $<HTMLSelectElement>("range");
   if (expirySelect && state.expiry) expirySelect.value = state.expiry;
   if (rangeSelect) rangeSelect.value = state.range;
+  // Measured before the table exists: reading a width after it would lay the whole table out first.
+  let lastWidth = $("charts")?.clientWidth ?? 0;
   render(data);
   expirySelect?.addEventListener("change", () => {
     state.expiry = expirySelect.value;
+    showAllRows = false;
     writeHash();
     render(data);
   });
   rangeSelect?.addEventListener("change", () => {
     state.range = rangeSelect.value;
+    showAllRows = false;
     writeHash();
     render(data);
+  });
+  $("table-more")?.addEventListener("click", () => {
+    showAllRows = true;
+    const meta = data.expiries.find((e) => e.date === state.expiry);
+    if (meta) renderTable(viewOf(meta), rowsInRange(viewOf(meta), state.range));
+    $("chain-table")?.querySelector<HTMLButtonElement>("button[data-sort]")?.focus();
   });
   $("chain-table")?.addEventListener("click", (event) => {
     const button = (event.target as HTMLElement).closest<HTMLButtonElement>("button[data-sort]");
@@ -335,7 +380,6 @@ async function main(): Promise<void> {
     }
   });
   // Follow the width and the colour scheme.
-  let lastWidth = $("charts")?.clientWidth ?? 0;
   let pending = 0;
   new ResizeObserver(() => {
     const width = $("charts")?.clientWidth ?? 0;
