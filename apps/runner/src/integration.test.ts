@@ -144,7 +144,9 @@ describe.skipIf(!browser && !inCi)("all_sources: Databento unlicensed (403) fall
     expect(summary.attempts.map((a) => [a.source, a.outcome])).toEqual([
       ["databento", "failed"],
       ["barchart", "success"],
+      ["tradovate", "skipped"],
       ["saved", "skipped"],
+      ["polygon", "skipped"],
     ]);
     expect(summary.attempts[0]!.error).toMatchObject({ name: "EntitlementError" });
     expect(summary.notices[0]).toMatch(/^SUBSTITUTED: the chain comes from "barchart", not the first choice "databento" \(databento: .*GLBX\.MDP3/);
