@@ -3,7 +3,7 @@
  * nq-runner — `pnpm --filter runner start [options]` or `pnpm start -- [options]` at the repo root.
  * Exit codes: 0 a chain was written; 1 no source answered (or the strict policy refused what answered);
  * 2 the flags, the profile or a source's config is wrong; 3 the chain could not be written (the summary is
- * still printed); 5 a `cache` command could not open the store; 130/143 interrupted by SIGINT/SIGTERM (sources closed, no temporary file left).
+ * still printed); 4 a chain was written but an alert rule marked "fail" fired; 5 a `cache` command could not open the store; 130/143 interrupted by SIGINT/SIGTERM (sources closed, no temporary file left).
  */
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
@@ -13,6 +13,9 @@ import { createProgressReporter, type ProgressReporter } from "./progress.js";
 import { EXIT, openProfileCache, resolveProfilePath, runProfile } from "./run.js";
 import { renderSummary } from "./summary.js";
 import { serveCommand } from "./commands/serve.js";
+import { checkCommand } from "./commands/check.js";
+import { compareCommand } from "./commands/compare.js";
+import { usageCommand } from "./commands/usage.js";
 import { registerWatchCommand } from "./commands/watch.js";
 
 const PROFILES_DIR = fileURLToPath(new URL("../profiles", import.meta.url));
@@ -47,7 +50,7 @@ program
   .option("-v, --verbose", "print every log line, not only warnings")
   .addHelpText(
     "after",
-    "\nExit codes: 0 chain written · 1 no source answered · 2 wrong flag, profile or config · 3 output not written · 5 cache store cannot be opened (cache commands) · 130/143 interrupted (SIGINT/SIGTERM)",
+    "\nExit codes: 0 chain written · 1 no source answered · 2 wrong flag, profile or config · 3 output not written · 4 an alert rule marked \"fail\" fired · 5 cache store cannot be opened (cache commands) · 130/143 interrupted (SIGINT/SIGTERM)",
   )
   .action(async (flags: RunFlags) => {
     const profilePath = flags.config ? flags.config : resolveProfilePath(flags.profile, PROFILES_DIR, USER_CWD);
@@ -85,6 +88,9 @@ program
   });
 
 program.addCommand(serveCommand({ profilesDir: PROFILES_DIR, cwd: USER_CWD }));
+program.addCommand(checkCommand({ profilesDir: PROFILES_DIR, cwd: USER_CWD }));
+program.addCommand(compareCommand({ profilesDir: PROFILES_DIR, cwd: USER_CWD, signal: controller.signal, parseIsoTime: (value) => parseIsoTime(value), onLog: (entry) => printLog(entry, false) }));
+program.addCommand(usageCommand({ profilesDir: PROFILES_DIR, cwd: USER_CWD }));
 registerWatchCommand(program, { profilesDir: PROFILES_DIR, cwd: USER_CWD, signal: controller.signal });
 
 const cache = program.command("cache").description("inspect or empty the profile's cache (--profile before or after `cache`)");

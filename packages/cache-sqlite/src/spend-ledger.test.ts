@@ -64,6 +64,7 @@ describe("the spend ledger beside the cache", () => {
     expect(tries.databento!.map((t) => [t.runId, t.ok, t.reason])).toEqual([["a", false, "401"], ["b", false, "503"]]);
     expect(tries.barchart!.map((t) => t.ok)).toEqual([true]);
     expect((await ledger.previousRun("p", "b"))?.runId).toBe("a");
+    expect(await ledger.previousRun("p", "b", "databento")).toBeNull();
     const alert = { key: "budget:databento:2026-11", rule: "budget", severity: "warn", runId: "b", at: "2026-11-19T11:00:00.000Z" };
     expect(await ledger.claim(alert)).toBe(true);
     expect(await ledger.claim({ ...alert, runId: "c" })).toBe(false);

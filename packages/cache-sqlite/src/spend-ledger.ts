@@ -322,18 +322,17 @@ export class SqliteSpendLedger {
     return out;
   }
 
-  /** The latest run of `profile` that produced a chain, other than `exceptRunId`. */
-  async previousRun(profile: string, exceptRunId: string): Promise<RunRecord | null> {
+  /** The latest run of `profile` that produced a chain (answered by `source`, when given), other than `exceptRunId`. */
+  async previousRun(profile: string, exceptRunId: string, source?: string): Promise<RunRecord | null> {
     if (!this.db) return null;
-    const row = await this.db
+    let query = this.db
       .selectFrom("run_history")
       .selectAll()
       .where("profile", "=", profile)
       .where("run_id", "!=", exceptRunId)
-      .where("ok", "=", 1)
-      .orderBy("at", "desc")
-      .orderBy(sql`rowid`, "desc")
-      .executeTakeFirst();
+      .where("ok", "=", 1);
+    if (source !== undefined) query = query.where("source", "=", source);
+    const row = await query.orderBy("at", "desc").orderBy(sql`rowid`, "desc").executeTakeFirst();
     if (!row) return null;
     return {
       runId: row.run_id,

@@ -52,7 +52,7 @@ export const alertRulesSchema = z
       .strict()
       .default({ enabled: true, consecutive: 3, rate: 0.5, window_runs: 10, min_runs: 4, severity: "warn" }),
     /**
-     * This run's chain against the previous run of the same profile answered by the same source: the
+     * This run's chain against the previous chain of the same profile from the same source: the
      * missing bid/ask share or the zero-OI share up by more than the threshold (absolute, 0..1), or the
      * contract count down by more than `contracts_drop_share`. One per metric per UTC day.
      */

@@ -94,7 +94,7 @@ export async function checkDatabento(input: DatabentoConfig | ResolvedConfig, op
     datasets = await listDatasets(base, apiKey, timeoutMs, signal);
     items.push({ name: "api key accepted", status: "ok", detail: `${base} answered metadata.list_datasets (${datasets.length} dataset${datasets.length === 1 ? "" : "s"})`, data: { datasets } });
   } catch (error) {
-    items.push({ name: "api key accepted", status: "fail", detail: describeFailure(error, "metadata.list_datasets") });
+    items.push({ name: "api key accepted", status: "fail", detail: `${base}: ${describeFailure(error, "metadata.list_datasets")}` });
     return result();
   }
 
@@ -161,6 +161,10 @@ function describeFailure(error: unknown, what: string): string {
 }
 
 function messageOf(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/^databento: /, "");
+  const parts: string[] = [];
+  for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    parts.push(typeof code === "string" && !(e instanceof Error && e.message.includes(code)) ? `${e instanceof Error ? e.message : String(e)} (${code})` : e instanceof Error ? e.message : String(e));
+  }
+  return parts.join(": ").replace(/^databento: /, "");
 }
