@@ -135,6 +135,14 @@ describe("honest replays: scope", () => {
   const asOf = "2026-11-20T21:00:00.000Z";
   const now = new Date("2026-11-21T12:00:00.000Z");
 
+  it("never replays a proxy chain (NDX options standing in for NQ) as an NQ chain", async () => {
+    const full = savedFull(asOf, { product: "NQ" });
+    const proxy = { ...full, metadata: { ...full.metadata, proxy: { for: "NQ", underlying: "I:NDX", product: "NDX", kind: "index-options", multiplier: 100, settlement: "cash", exercise: "european", label: "PROXY: NDX index options, not NQ futures options" } } };
+    const dir = folderWith({ "proxy.chain.json": JSON.stringify(proxy) });
+    const error = await loadError({ dir }, { product: "NQ" }, new Date(asOf));
+    expect(error.message).toMatch(/a proxy chain \(PROXY: NDX index options/);
+  });
+
   it("never answers a request without narrowing from a chain saved with --max-expirations 2", async () => {
     const dir = folderWith({ "narrow.chain.json": JSON.stringify(savedFull(asOf, { product: "NQ", maxExpirations: 2 })) });
     const error = await loadError({ dir }, { product: "NQ" }, now);

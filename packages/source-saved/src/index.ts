@@ -120,6 +120,8 @@ function assess(saved: SavedChain, shippedSample: boolean, request: ChainRequest
   const refuse = (reason: string) => candidate({ ok: false, reason });
 
   if (meta.product.toUpperCase() !== request.product.toUpperCase()) return refuse(`a ${meta.product} chain`);
+  // A proxy chain (NDX options standing in for NQ) is never replayed as the product itself.
+  if (meta.proxy) return refuse(`a proxy chain (${meta.proxy.label})`);
   if (!meta.complete) return refuse("incomplete (its source said the data was partial)");
 
   const tolerance = config.as_of_tolerance_hours * HOUR_MS;

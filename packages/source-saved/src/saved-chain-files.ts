@@ -34,6 +34,8 @@ const savedChainSchema = z.object({
     complete: z.boolean(),
     warnings: z.array(z.string()),
     request: recordedRequestSchema.optional(),
+    /** Set on a chain that stood in for the product (a proxy): never replayed as the product. */
+    proxy: z.object({ label: z.string() }).passthrough().nullable().optional(),
   }),
   optionsSummary: z.object({ underlying: z.string(), underlyingPrice: z.number().nullable(), expirations: z.array(z.string()) }),
   strikeRange: z.object({ min: z.number(), max: z.number() }).nullable(),
