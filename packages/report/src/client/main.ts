@@ -250,6 +250,12 @@ function renderTable(view: ExpiryView, rows: number[]): void {
   const shown = visibleRows(view, sorted);
   table.querySelector("thead")!.innerHTML = tableHead(sort);
   table.querySelector("tbody")!.innerHTML = tableBody({ strikes: view.strikes, c: view.c, p: view.p, rows: shown, atm: view.meta.stats.atm, underlyingPrice: view.meta.underlyingPrice });
+  // Keep the ATM row in view inside the table's own scroll box (after layout, so the draw is not held up).
+  requestAnimationFrame(() => {
+    const wrap = table.parentElement;
+    const atmRow = table.querySelector<HTMLElement>("tr.atm");
+    if (wrap && atmRow && sort.key === "k") wrap.scrollTop = Math.max(0, atmRow.offsetTop - wrap.clientHeight / 2);
+  });
   const more = $<HTMLButtonElement>("table-more");
   if (more) {
     more.hidden = shown.length === sorted.length;
