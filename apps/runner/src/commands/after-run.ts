@@ -11,7 +11,8 @@ import { openSpendLedger } from "@nq/cache-sqlite";
 import { defaultAlertSettings, dispatchAlerts, evaluateAlerts, monthWindow, type Alert, type OpsSections, type QualitySnapshot } from "@nq/ops";
 
 export interface AfterRunInput {
-  ledgerPath: string;
+  /** Null: the profile has no SQLite cache, so there is no ledger (and no alert history). */
+  ledgerPath: string | null;
   ops: OpsSections;
   profile: string;
   runId: string;
@@ -39,6 +40,10 @@ export interface AfterRunOutcome {
 export async function afterRun(input: AfterRunInput): Promise<AfterRunOutcome> {
   const outcome: AfterRunOutcome = { ledger: null, recorded: 0, alerts: [], suppressed: 0, problems: [] };
   let ledger: Awaited<ReturnType<typeof openSpendLedger>> | null = null;
+  if (input.ledgerPath === null) {
+    if (input.spend.totalUsd > 0) outcome.problems.push(`this run's spend ($${input.spend.totalUsd.toFixed(4)}) is not recorded: the profile has no @nq/cache-sqlite cache, where the spend ledger lives`);
+    return outcome;
+  }
   try {
     ledger = await openSpendLedger({ path: input.ledgerPath, now: input.now });
     outcome.ledger = ledger.location;

@@ -5,8 +5,8 @@
  * core's schema names them, this reads the same file the same way.
  *
  * Also: where the spend ledger lives — the cache's SQLite file when the profile uses @nq/cache-sqlite (its
- * `path`, even when a run says --no-cache: spend is recorded whatever the cache does), else
- * `<output.dir>/nq-ops.db`.
+ * `path`, even when a run says --no-cache: spend is recorded whatever the cache does); a profile without
+ * one records nothing.
  */
 import { readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
@@ -76,12 +76,13 @@ function substitute(value: unknown, path: string[], env: NodeJS.ProcessEnv): { v
   return { value: walk(value, path), unset };
 }
 
-/** The SQLite file the spend ledger, run history and fired alerts go to (see the file comment). */
-export function ledgerPathFor(loaded: LoadedProfile): string {
+/**
+ * The SQLite file the spend ledger, run history and fired alerts go to: the profile's @nq/cache-sqlite
+ * file. Null when the profile has no such cache — then nothing is recorded (a failed run still writes nothing).
+ */
+export function ledgerPathFor(loaded: LoadedProfile): string | null {
   const cache = loaded.profile.cache as ({ enabled?: boolean; plugin?: string; path?: unknown } & Record<string, unknown>) | undefined;
-  if (cache && cache.enabled !== false && (cache.plugin ?? "@nq/cache-sqlite") === "@nq/cache-sqlite") {
-    const path = typeof cache.path === "string" && cache.path ? cache.path : "outputs/cache.db";
-    return isAbsolute(path) ? path : resolve(loaded.baseDir, path);
-  }
-  return resolve(loaded.baseDir, loaded.profile.output.dir, "nq-ops.db");
+  if (!cache || cache.enabled === false || (cache.plugin ?? "@nq/cache-sqlite") !== "@nq/cache-sqlite") return null;
+  const path = typeof cache.path === "string" && cache.path ? cache.path : "outputs/cache.db";
+  return isAbsolute(path) ? path : resolve(loaded.baseDir, path);
 }

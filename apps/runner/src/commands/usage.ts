@@ -8,6 +8,7 @@
  */
 import { resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
+import { ConfigError } from "@nq/core";
 import { openSpendLedger, type LedgerEntry, type SpendTotal } from "@nq/cache-sqlite";
 import { monthWindow, projectMonthSpend } from "@nq/ops";
 import { resolveProfilePath } from "../run.js";
@@ -56,6 +57,9 @@ export async function usageReport(options: UsageOptions): Promise<UsageReport> {
   const now = options.now ?? new Date();
   const { loaded, ops } = loadOpsProfile(options.profilePath, { ...(options.env ? { env: options.env } : {}) });
   const path = ledgerPathFor(loaded);
+  if (path === null) {
+    throw new ConfigError("config", `${loaded.path} has no enabled @nq/cache-sqlite "cache": the spend ledger lives in that file, so there is nothing to show`, { path: "cache" });
+  }
   const ledger = await openSpendLedger({ path, readOnly: true });
   try {
     const month = monthWindow(now);
