@@ -116,6 +116,12 @@ export const profileSchema = z
     cache: cacheSchema.optional(),
     output: outputSchema.default({ dir: "outputs", html: true }),
     quality: qualitySchema.default({ stale_quote_minutes: 15, max_missing_bid_ask_share: 0.5 }),
+    /** Monthly USD per source (UTC months), for `usage` and the budget alert; validated by @nq/ops. */
+    budget: z.record(z.string(), z.unknown()).optional(),
+    /** Alert rules and sinks; validated by @nq/ops. */
+    alerts: z.record(z.string(), z.unknown()).optional(),
+    /** `compare` tolerances; validated by @nq/ops. */
+    compare: z.record(z.string(), z.unknown()).optional(),
     /** Let a proxy source (another product standing in, e.g. NDX options for NQ) answer; labelled PROXY. */
     allow_proxy: z.boolean().default(false),
     /** Black-76 IV and greeks computed per contract; `false` turns them off. */

@@ -96,6 +96,10 @@ export { canonicalRequest, DEFAULT_REQUEST, type ChainRequest } from "./request.
 export {
   assertSourceDefinition,
   defineSource,
+  type CheckItem,
+  type CheckOptions,
+  type CheckResult,
+  type CheckStatus,
   type LoadOptions,
   type ProgressUpdate,
   type ProxyInfo,

@@ -167,6 +167,33 @@ export interface Source {
   close?(): Promise<void>;
 }
 
+/** One thing a source's `check` looked at, and what it found. */
+export type CheckStatus = "ok" | "warn" | "fail" | "skip";
+
+export interface CheckItem {
+  /** What was checked ("api key accepted"). */
+  name: string;
+  status: CheckStatus;
+  /** What was found, or what is wrong and what to do. */
+  detail: string;
+  data?: Record<string, unknown>;
+}
+
+export interface CheckResult {
+  source: string;
+  /** True when nothing failed: a load could work now. */
+  ready: boolean;
+  items: CheckItem[];
+}
+
+export interface CheckOptions {
+  signal: AbortSignal;
+  /** The product the profile asks for ("NQ"). */
+  product: string;
+  /** Prefer the cheapest probe that still answers (e.g. one plain HTTP request instead of a browser). */
+  quick?: boolean;
+}
+
 export interface SourceDefinition<Config = unknown> {
   /** Lower-case, digits and dashes: "databento", "acme-feed". */
   name: string;
@@ -178,6 +205,11 @@ export interface SourceDefinition<Config = unknown> {
    */
   configSchema: ZodType<Config>;
   create(config: Config, context: SourceContext): Source | Promise<Source>;
+  /**
+   * What this source needs and whether it works now, without buying data or loading a chain (free calls
+   * only; the context's SpendLedger has a zero cap). A wrong credential is a failed item, never a throw.
+   */
+  check?(config: Config, context: SourceContext, options: CheckOptions): Promise<CheckResult>;
   /** True for a source whose chains stand in for the product (a proxy): the registry uses it only when allowed. */
   proxy?: boolean;
   /**

@@ -11,6 +11,10 @@ export interface SpendEntry {
   what: string;
   usd: number;
   at: string;
+  /** What kind of data (a Databento schema), when the source says. */
+  schema?: string;
+  /** Bytes billed, when known. */
+  bytes?: number;
 }
 
 export class SpendLedger {
@@ -59,7 +63,7 @@ export class SpendLedger {
     }
   }
 
-  record(source: string, what: string, usd: number): void {
-    this.entries.push({ source, what, usd, at: this.now().toISOString() });
+  record(source: string, what: string, usd: number, details: { schema?: string; bytes?: number } = {}): void {
+    this.entries.push({ source, what, usd, at: this.now().toISOString(), ...details });
   }
 }

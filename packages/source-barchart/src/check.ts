@@ -7,27 +7,13 @@
  */
 import { execFile } from "node:child_process";
 import { resolve } from "node:path";
+import type { CheckItem, CheckResult } from "@nq/core";
 import { barchartConfigSchema, type BarchartConfig, type BarchartConfigInput } from "./config.js";
 import { launchBrowser, locateBrowser, type LocatedBrowser } from "./browser.js";
 import { parseSeriesPage } from "./page-parser.js";
 import { planCrawl, quotesUrl } from "./query.js";
 import { classifyPageAnswer, classifyQuotesAnswer, looksLikeChallenge } from "./response-classifier.js";
 import { readCapture } from "./saved-captures.js";
-
-export type CheckStatus = "ok" | "warn" | "fail" | "skip";
-
-export interface CheckItem {
-  name: string;
-  status: CheckStatus;
-  detail: string;
-  data?: Record<string, unknown>;
-}
-
-export interface CheckResult {
-  source: string;
-  ready: boolean;
-  items: CheckItem[];
-}
 
 export interface BarchartCheckOptions {
   signal?: AbortSignal;
@@ -148,7 +134,7 @@ async function probeOverHttp(url: string, baseUrl: string, timeoutMs: number, si
 
 async function probeInBrowser(located: LocatedBrowser, url: string, config: BarchartConfig, timeoutMs: number): Promise<CheckItem[]> {
   const items: CheckItem[] = [];
-  let launched: Awaited<ReturnType<typeof launchBrowser>> | null = null;
+  let launched: Awaited<ReturnType<typeof launchBrowser>>;
   try {
     launched = await launchBrowser({ executablePath: located.path, headless: config.headless, timeoutMs: Math.max(timeoutMs, 30_000) });
   } catch (error) {

@@ -28,6 +28,7 @@ import {
   type SourceResult,
 } from "@nq/core";
 import { BrowserSession } from "./browser-session.js";
+import { checkBarchart } from "./check.js";
 import { barchartConfigSchema, type BarchartConfig } from "./config.js";
 import { crawlChain, newCrawlMemo, type ChainCapture, type CrawlMemo } from "./crawl.js";
 import { BrowserClosedError } from "./errors.js";
@@ -40,6 +41,8 @@ const SOURCE = "barchart";
 
 export const barchartSource = defineSource<BarchartConfig>({
   name: "barchart",
+  check: (config, context, { signal, product, quick }) =>
+    checkBarchart(config, { signal, product, now: context.now(), ...(context.baseDir ? { baseDir: context.baseDir } : {}), ...(quick ? { probe: "http" as const } : {}) }),
   description:
     "Barchart's free, delayed (~10–20 min) NQ futures options chain, scraped politely with a headless Chromium; " +
     "or a replay of a saved capture (mode: saved). Personal use only: see Barchart's terms.",
@@ -215,4 +218,4 @@ export { BrowserClosedError } from "./errors.js";
 export { reapOrphanedBrowsers, PROFILE_PREFIX, type ReapReport } from "./browser-lifecycle.js";
 export { BARCHART_DELAY_MS, dataMoment } from "./query.js";
 export type { CapturedSeries, ChainCapture } from "./crawl.js";
-export { checkBarchart, type BarchartCheckOptions, type CheckItem, type CheckResult, type CheckStatus } from "./check.js";
+export { checkBarchart, type BarchartCheckOptions } from "./check.js";

@@ -4,28 +4,10 @@
  * (the dataset is entitled, and what range it has), and `metadata.get_cost` of a one-minute definition
  * request (pricing works; nothing is bought). In file mode: the DBN files it would read.
  */
-import { ConfigError, isSourceError, silentLogger, type SourceError } from "@nq/core";
+import { type CheckItem, type CheckResult, ConfigError, isSourceError, silentLogger, type SourceError } from "@nq/core";
 import { configSchema, type DatabentoConfig, type ResolvedConfig, resolveApiKey, SOURCE_NAME } from "./config.js";
 import { listDbnFiles } from "./extract-files.js";
 import { HistoricalClient } from "./historical/client.js";
-
-export type CheckStatus = "ok" | "warn" | "fail" | "skip";
-
-export interface CheckItem {
-  /** What was checked ("api key accepted"). */
-  name: string;
-  status: CheckStatus;
-  /** What was found, or what is wrong and what to do. */
-  detail: string;
-  data?: Record<string, unknown>;
-}
-
-export interface CheckResult {
-  source: string;
-  /** True when a load could work now (nothing failed). */
-  ready: boolean;
-  items: CheckItem[];
-}
 
 export interface DatabentoCheckOptions {
   signal?: AbortSignal;

@@ -82,7 +82,7 @@ export class CostGuard {
 
   /** Databento bills what it streams: call once the data request was answered with data. */
   record(request: AuthorizedRequest): void {
-    this.spend.record(this.source, request.what, request.estimatedUsd);
+    this.spend.record(this.source, request.what, request.estimatedUsd, { schema: request.query.schema });
     this.spentUsd += request.estimatedUsd;
   }
 }

@@ -10,6 +10,7 @@
  * The local Databento-compatible server for tests and demos is at "@nq/source-databento/test-server".
  */
 import { AbortedError, defineSource, type Source, type SourceContext, type SourceResult } from "@nq/core";
+import { checkDatabento } from "./check.js";
 import { cacheIdentity, configSchema, type ResolvedConfig, resolveApiKey, SOURCE_NAME } from "./config.js";
 import { CostGuard } from "./cost-guard.js";
 import { extractFromFiles, listDbnFiles } from "./extract-files.js";
@@ -37,6 +38,7 @@ export const databento = defineSource({
   },
   configSchema,
   cacheIdentity,
+  check: (config, context, { signal }) => checkDatabento(config, { signal, ...(context.baseDir ? { baseDir: context.baseDir } : {}) }),
   create(config: ResolvedConfig, context: SourceContext): Source {
     const fileMode = config.files !== undefined || config.dir !== undefined;
     // Checked (and registered as a secret) before any request can be made.
@@ -124,4 +126,4 @@ export { LiveClient, LiveChain, cramResponse, gatewayHost, subscriptionLines, ga
 export type { LiveClientOptions, LiveClientStats, LiveClientEvents, ReconnectPolicy, LiveChainOptions, LiveChainStats, Subscription as LiveSubscription, LiveCompression } from "./live/index.js";
 export { createLiveChain } from "./live/load.js";
 export { toChainQuery, type ChainQuery } from "./query.js";
-export { checkDatabento, type CheckItem, type CheckResult, type CheckStatus, type DatabentoCheckOptions } from "./check.js";
+export { checkDatabento, type DatabentoCheckOptions } from "./check.js";

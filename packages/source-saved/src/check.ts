@@ -3,22 +3,8 @@
  * folder only; no network. Ready when a complete chain of the product is there, or the sample is allowed.
  */
 import { basename, isAbsolute, resolve } from "node:path";
+import type { CheckItem, CheckResult } from "@nq/core";
 import { scanSavedChains } from "./saved-chain-files.js";
-
-export type CheckStatus = "ok" | "warn" | "fail" | "skip";
-
-export interface CheckItem {
-  name: string;
-  status: CheckStatus;
-  detail: string;
-  data?: Record<string, unknown>;
-}
-
-export interface CheckResult {
-  source: string;
-  ready: boolean;
-  items: CheckItem[];
-}
 
 export interface SavedCheckOptions {
   baseDir?: string;

@@ -11,6 +11,7 @@
 import { basename, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AbortedError, defineSource, NoDataError, z, type ChainRequest, type SourceResult, type SourceRow } from "@nq/core";
+import { checkSaved } from "./check.js";
 import { readSavedChain, scanSavedChains, type SavedChain } from "./saved-chain-files.js";
 import { contentScope, describeExpirations, describeRequest, recordedScope, scopeShortfall, type ChainScope } from "./scope.js";
 
@@ -55,6 +56,7 @@ interface Candidate {
 
 export const savedSource = defineSource({
   name: "saved",
+  check: (config, context, { product }) => checkSaved(config, { product, now: context.now(), ...(context.baseDir ? { baseDir: context.baseDir } : {}) }),
   description: "Replays options chains saved by earlier runs, only for requests they cover; offline, free, never live.",
   capabilities: {
     chain: true,
@@ -226,4 +228,4 @@ function toResult({ saved: { file, chain }, sample, scope, verdict }: Candidate,
     rawDataAvailable: true,
   };
 }
-export { checkSaved, type CheckItem, type CheckResult, type CheckStatus, type SavedCheckOptions } from "./check.js";
+export { checkSaved, type SavedCheckOptions } from "./check.js";

@@ -39,7 +39,7 @@ export interface AfterRunOutcome {
 
 export async function afterRun(input: AfterRunInput): Promise<AfterRunOutcome> {
   const outcome: AfterRunOutcome = { ledger: null, recorded: 0, alerts: [], suppressed: 0, problems: [] };
-  let ledger: Awaited<ReturnType<typeof openSpendLedger>> | null = null;
+  let ledger: Awaited<ReturnType<typeof openSpendLedger>>;
   if (input.ledgerPath === null) {
     if (input.spend.totalUsd > 0) outcome.problems.push(`this run's spend ($${input.spend.totalUsd.toFixed(4)}) is not recorded: the profile has no @nq/cache-sqlite cache, where the spend ledger lives`);
     return outcome;

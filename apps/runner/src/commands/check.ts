@@ -1,31 +1,18 @@
 /**
  * `nq-runner check [--profile P] [--json]`: for every source of the profile, in priority order, what it
- * needs and whether it works now — without buying data. A plugin says so through an optional `check()`:
- * on its definition, `check(config, context, { signal })`, or on the source it creates, `source.check({ signal })`
- * (duck-typed until @nq/core's contract names it). Databento, Barchart and saved have theirs in their
- * packages (`checkDatabento`, `checkBarchart`, `checkSaved`); a plugin with none is reported as "no check".
+ * needs and whether it works now — without buying data. A plugin says so through the optional
+ * `check(config, context, { signal, product, quick })` of its definition (@nq/core's contract); a plugin
+ * with none is reported as "no check". The runner knows no source by name.
  *
  * Exit codes: 0 the first-priority source is ready; 1 it is not (the JSON's `fallbackReady` says whether
  * a later source is); 2 a flag or the profile is wrong.
  */
 import { resolve } from "node:path";
 import { Command } from "commander";
-import { createLogger, isSourceErrorOfKind, parseSourceConfig, SpendLedger, type SourceDefinition } from "@nq/core";
-import { checkBarchart } from "@nq/source-barchart";
-import { checkDatabento } from "@nq/source-databento";
-import { checkSaved } from "@nq/source-saved";
+import { type CheckItem, createLogger, isSourceErrorOfKind, parseSourceConfig, SpendLedger, type SourceDefinition } from "@nq/core";
 import { loadSourcePlugin } from "../plugin-loader.js";
 import { resolveProfilePath } from "../run.js";
 import { loadOpsProfile } from "./ops-profile.js";
-
-export type CheckStatus = "ok" | "warn" | "fail" | "skip";
-
-export interface CheckItem {
-  name: string;
-  status: CheckStatus;
-  detail: string;
-  data?: Record<string, unknown>;
-}
 
 export interface SourceCheck {
   source: string;
@@ -53,26 +40,25 @@ export interface CheckOptions {
   profilePath: string;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
-  /** Barchart: "browser" (default when one is found) or "http" (one plain request, faster). */
-  barchartProbe?: "browser" | "http";
+  /** Ask sources for their cheapest probe (Barchart: one plain HTTP request instead of Chromium). */
+  quick?: boolean;
   /** Per source (default 60 s). */
   timeoutMs?: number;
   signal?: AbortSignal;
   now?: () => Date;
 }
 
-type CheckFn = (config: unknown, options: { signal: AbortSignal; baseDir: string; env: NodeJS.ProcessEnv; now: Date; product: string; probe?: "browser" | "http" }) => Promise<{ ready: boolean; items: CheckItem[] }>;
-
-/** The checks shipped with the built-in sources, by source name, until their definitions carry `check`. */
-const BUILT_IN: Record<string, CheckFn> = {
-  databento: (config, o) => checkDatabento(config as never, { signal: o.signal, baseDir: o.baseDir, env: o.env }),
-  barchart: (config, o) => checkBarchart(config as never, { signal: o.signal, baseDir: o.baseDir, now: o.now, product: o.product, ...(o.probe ? { probe: o.probe } : {}) }),
-  saved: (config, o) => checkSaved(config as never, { baseDir: o.baseDir, now: o.now, product: o.product }),
-};
+interface CheckRun {
+  signal: AbortSignal;
+  baseDir: string;
+  now: Date;
+  product: string;
+  quick: boolean;
+}
 
 export async function runChecks(options: CheckOptions): Promise<CheckReport> {
   const now = options.now ?? (() => new Date());
-  const { loaded, env } = loadOpsProfile(options.profilePath, { ...(options.env ? { env: options.env } : {}) });
+  const { loaded } = loadOpsProfile(options.profilePath, { ...(options.env ? { env: options.env } : {}) });
   const { profile } = loaded;
   const sources: SourceCheck[] = [];
   for (const [index, name] of profile.data_source_priority.entries()) {
@@ -115,7 +101,7 @@ export async function runChecks(options: CheckOptions): Promise<CheckReport> {
     const timer = setTimeout(() => controller.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     try {
       const outcome = await Promise.race([
-        checkOne(definition, config, { signal: controller.signal, baseDir: loaded.baseDir, env, now: now(), product: profile.request.product.toUpperCase(), ...(options.barchartProbe ? { probe: options.barchartProbe } : {}) }),
+        checkOne(definition, config, { signal: controller.signal, baseDir: loaded.baseDir, now: now(), product: profile.request.product.toUpperCase(), quick: options.quick ?? false }),
         new Promise<never>((_, reject) => controller.signal.addEventListener("abort", () => reject(new Error(`the check did not finish within ${timeoutMs} ms`)), { once: true })),
       ]);
       if (outcome === null) {
@@ -145,35 +131,18 @@ export async function runChecks(options: CheckOptions): Promise<CheckReport> {
   };
 }
 
-async function checkOne(
-  definition: SourceDefinition<unknown>,
-  config: unknown,
-  o: Parameters<CheckFn>[1],
-): Promise<{ ready: boolean; items: CheckItem[] } | null> {
-  const onDefinition = (definition as { check?: (config: unknown, context: unknown, options: { signal: AbortSignal }) => Promise<{ ready: boolean; items: CheckItem[] }> }).check;
-  if (typeof onDefinition === "function") return onDefinition.call(definition, config, contextFor(o), { signal: o.signal });
-  const builtIn = BUILT_IN[definition.name];
-  if (builtIn) return builtIn(config, o);
-  // The instance form: create the source (no load), ask it, close it.
-  const source = await definition.create(config, contextFor(o));
-  try {
-    const onSource = (source as { check?: (options: { signal: AbortSignal }) => Promise<{ ready: boolean; items: CheckItem[] }> }).check;
-    return typeof onSource === "function" ? await onSource.call(source, { signal: o.signal }) : null;
-  } finally {
-    await source.close?.().catch(() => {});
-  }
-}
-
-function contextFor(o: Parameters<CheckFn>[1]) {
+async function checkOne(definition: SourceDefinition<unknown>, config: unknown, o: CheckRun): Promise<{ ready: boolean; items: CheckItem[] } | null> {
+  if (!definition.check) return null;
   // A zero spend cap: a check that tried to buy anything would be refused.
-  return { log: createLogger(() => {}), spend: new SpendLedger(0), now: () => o.now, baseDir: o.baseDir };
+  const context = { log: createLogger(() => {}), spend: new SpendLedger(0), now: () => o.now, baseDir: o.baseDir };
+  return definition.check(config, context, { signal: o.signal, product: o.product, quick: o.quick });
 }
 
 function messageOf(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).replace(/^config: /, "");
 }
 
-const MARK: Record<CheckStatus, string> = { ok: "ok  ", warn: "warn", fail: "FAIL", skip: "skip" };
+const MARK: Record<CheckItem["status"], string> = { ok: "ok  ", warn: "warn", fail: "FAIL", skip: "skip" };
 
 export function renderCheckReport(report: CheckReport): string {
   const out: string[] = [`@nq check · profile "${report.profile}"`, ""];
@@ -199,20 +168,17 @@ export function checkCommand(settings: { profilesDir: string; cwd: string }): Co
     .description("for every source of the profile: what it needs and whether it works now, without buying data")
     .option("-p, --profile <name>", "the profile (default: default)")
     .option("-c, --config <file>", "a profile file of your own")
-    .option("--barchart-probe <how>", 'Barchart: "browser" (load the page in Chromium, as a run does) or "http" (one plain request)')
+    .option("--quick", "the cheapest probe each source has (Barchart: one plain HTTP request instead of Chromium)")
     .option("--timeout <ms>", "per source (default 60000)", (v) => Number(v))
     .option("--json", "machine-readable output")
     .addHelpText("after", "\nExit codes: 0 the first-priority source is ready · 1 it is not (see fallbackReady) · 2 wrong flag or profile")
-    .action(async (flags: { profile?: string; config?: string; barchartProbe?: string; timeout?: number; json?: boolean }, command: Command) => {
+    .action(async (flags: { profile?: string; config?: string; quick?: boolean; timeout?: number; json?: boolean }, command: Command) => {
       const outer = command.parent?.opts<{ profile?: string; config?: string; json?: boolean }>() ?? {};
       const profilePath = resolve(settings.cwd, flags.config ?? outer.config ?? resolveProfilePath(flags.profile ?? outer.profile, settings.profilesDir, settings.cwd));
-      if (flags.barchartProbe !== undefined && flags.barchartProbe !== "browser" && flags.barchartProbe !== "http") {
-        throw new (await import("@nq/core")).ConfigError("config", `--barchart-probe: expected "browser" or "http", got "${flags.barchartProbe}"`, { path: "--barchart-probe" });
-      }
       const report = await runChecks({
         profilePath,
         cwd: settings.cwd,
-        ...(flags.barchartProbe ? { barchartProbe: flags.barchartProbe as "browser" | "http" } : {}),
+        quick: flags.quick ?? false,
         ...(flags.timeout && Number.isFinite(flags.timeout) ? { timeoutMs: flags.timeout } : {}),
       });
       if (flags.json ?? outer.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

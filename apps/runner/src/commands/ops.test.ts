@@ -81,7 +81,7 @@ const env = { DATABENTO_API_KEY: KEY };
 describe("check", () => {
   it("every source of the profile, in order: Databento's key, dataset and a priced request; Barchart's page, cookies and token; saved files — nothing bought", async () => {
     const before = server.requests.length;
-    const report = await runChecks({ profilePath: profile({}), env, barchartProbe: "http" });
+    const report = await runChecks({ profilePath: profile({}), env, quick: true });
     expect(report.sources.map((s) => [s.source, s.ready])).toEqual([
       ["databento", true],
       ["barchart", true],
@@ -97,7 +97,7 @@ describe("check", () => {
   });
 
   it("exit 1 when the first choice is not ready (no key), saying a later source is", async () => {
-    const report = await runChecks({ profilePath: profile({}), env: {}, barchartProbe: "http" });
+    const report = await runChecks({ profilePath: profile({}), env: {}, quick: true });
     expect(report).toMatchObject({ ready: false, fallbackReady: true, exitCode: 1 });
     expect(report.sources[0]!.items.find((i) => i.name === "api key present")).toMatchObject({ status: "fail" });
   });
@@ -261,7 +261,7 @@ describe.skipIf(!existsSync(CLI))("the CLI", () => {
   });
   it("check --json and usage --json print JSON; compare without --sources is a usage error", async () => {
     const path = profile({});
-    const check = await run(["check", "--config", path, "--json", "--barchart-probe", "http"], { DATABENTO_API_KEY: KEY });
+    const check = await run(["check", "--config", path, "--json", "--quick"], { DATABENTO_API_KEY: KEY });
     expect(check.status, check.stdout + check.stderr).toBe(0);
     expect(JSON.parse(check.stdout)).toMatchObject({ ready: true, firstChoice: "databento" });
     const usage = await run(["usage", "--config", path, "--json"]);
