@@ -30,7 +30,7 @@ export function generatedRows(contracts, seed = 1) {
       if (rows.length === contracts) break;
       const wobble = ((i * 7919 + seed * 104729) % 1000) / 100;
       rows.push({
-        symbol: `NQZ6 ${right}${strike}`,
+        // No feed spelling: the normalizer names each contract canonically from its root and expiration.
         underlying: "NQZ6",
         product: "NQ",
         root: "NQ",
