@@ -122,6 +122,34 @@ export const profileSchema = z
     alerts: z.record(z.string(), z.unknown()).optional(),
     /** `compare` tolerances; validated by @nq/ops. */
     compare: z.record(z.string(), z.unknown()).optional(),
+    /**
+     * `watch` (without `--live`): how often to run the profile (`interval_seconds` or a `cron` expression in
+     * America/Chicago), the backoff cap after failed runs, and which sources apply in which CME session windows
+     * (times HH:MM in America/Chicago; `days`: "trading" = CME trade dates, holidays excluded); the first
+     * matching window wins, `otherwise: true` matches any time. Checked further by the runner.
+     */
+    watch: z
+      .object({
+        interval_seconds: z.number().positive().optional(),
+        cron: z.string().min(1).optional(),
+        max_backoff_seconds: z.number().positive().optional(),
+        windows: z
+          .array(
+            z
+              .object({
+                name: z.string().min(1).optional(),
+                sources: z.array(z.string().min(1)).min(1),
+                from: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "expected HH:MM (24 h, America/Chicago)").optional(),
+                to: z.string().regex(/^([01]\d|2[0-4]):[0-5]\d$/, "expected HH:MM (24 h, America/Chicago)").optional(),
+                days: z.enum(["trading", "weekdays", "all"]).optional(),
+                otherwise: z.boolean().optional(),
+              })
+              .strict(),
+          )
+          .optional(),
+      })
+      .strict()
+      .optional(),
     /** Let a proxy source (another product standing in, e.g. NDX options for NQ) answer; labelled PROXY. */
     allow_proxy: z.boolean().default(false),
     /** Black-76 IV and greeks computed per contract; `false` turns them off. */
