@@ -80,6 +80,19 @@ describe("a Databento chain and a Barchart chain from the local generators join 
     expect(d.rawSymbol).toBe(d.symbol);
     expect(b.rawSymbol).toBe(`MQ4X6|${d.strike}${d.right}`);
   });
+
+  it("both chains come out with IV and delta for every contract that has a price (issue 10), each from its own future", () => {
+    for (const chain of [dbChain, bcChain]) {
+      const priced = chain.contracts.filter((c) => ((c.bid !== null && c.ask !== null) || c.settlement !== null) && c.underlyingPrice !== null);
+      expect(priced.length, chain.metadata.source).toBeGreaterThan(50);
+      const missing = priced.filter((c) => c.impliedVolatility === null || c.delta === null);
+      // None is left without a value except for a counted reason (a price at or below intrinsic).
+      const counted = Object.values(chain.qualityMetrics.analyticsUnavailable).reduce((a, b) => a + b, 0);
+      expect(missing.length, chain.metadata.source).toBeLessThanOrEqual(counted);
+      expect(missing.length, chain.metadata.source).toBeLessThan(priced.length / 5);
+    }
+    expect(bcChain.contracts.every((c) => c.underlyingPrice !== null)).toBe(true);
+  });
 });
 
 describe.skipIf(!haveFixtures)("Barchart's real MC7M25 capture and CME-spelled Databento definitions join on symbol", () => {
