@@ -1,5 +1,5 @@
-// Bundles the browser side of the report (src/client/main.ts with uPlot and the CSS) into two strings at
-// build time, served to the Node side as the module "virtual:nq-report-client" — by an esbuild plugin for
+// Bundles the browser side of the report (src/client/main.ts for the chain page, src/client/compare.ts for
+// the compare page, both with uPlot, and the shared CSS) into strings at build time, served to the Node side as the module "virtual:nq-report-client" — by an esbuild plugin for
 // tsup, and by a Vite plugin for vitest — so a rendered page inlines them and needs nothing else.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,7 +10,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 export async function buildClient() {
   const result = await build({
-    entryPoints: [join(ROOT, "src/client/main.ts")],
+    entryPoints: { main: join(ROOT, "src/client/main.ts"), compare: join(ROOT, "src/client/compare.ts") },
     bundle: true,
     format: "iife",
     minify: true,
@@ -21,13 +21,13 @@ export async function buildClient() {
     metafile: true,
     logLevel: "silent",
   });
-  const js = result.outputFiles.find((f) => f.path.endsWith(".js"))?.text ?? "";
-  const css = result.outputFiles.find((f) => f.path.endsWith(".css"))?.text ?? "";
-  return { js, css, inputs: Object.keys(result.metafile.inputs).map((input) => join(ROOT, input)) };
+  const out = (name) => result.outputFiles.find((f) => f.path.endsWith(name))?.text ?? "";
+  // Both entries import the same styles; the chain page's CSS serves both pages.
+  return { js: out("main.js"), css: out("main.css"), compareJs: out("compare.js"), inputs: Object.keys(result.metafile.inputs).map((input) => join(ROOT, input)) };
 }
 
-function moduleText({ js, css }) {
-  return `export const js = ${JSON.stringify(js)};\nexport const css = ${JSON.stringify(css)};\n`;
+function moduleText({ js, css, compareJs }) {
+  return `export const js = ${JSON.stringify(js)};\nexport const css = ${JSON.stringify(css)};\nexport const compareJs = ${JSON.stringify(compareJs)};\n`;
 }
 
 /** For tsup (esbuildPlugins). */

@@ -2,4 +2,6 @@
 declare module "virtual:nq-report-client" {
   export const js: string;
   export const css: string;
+  /** The compare page's script. */
+  export const compareJs: string;
 }

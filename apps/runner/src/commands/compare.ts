@@ -3,7 +3,8 @@
  * sources of the profile — each a normal run forced to that source, so through the cache, the spend cap,
  * the ledger and the alerts — and compares them field by field with @nq/ops's `compareChains`: settlement,
  * open interest and cleared volume (with their dates), session volume, bid, ask, mid, last. Writes
- * `compare-<A>-<B>-<asOf>.json` (the report) and `.csv` (one row per contract) to the output folder, and
+ * `compare-<A>-<B>-<asOf>.json` (the report), `.csv` (one row per contract) and `.html` (the self-contained
+ * compare page of @nq/report; not with `--no-html` or the profile's `output.html: false`) to the output folder, and
  * prints a short summary (or the report with `--json`). Tolerances come from the profile's `compare`.
  *
  * Exit codes: 0 compared; 1 a source gave no chain; 2 a flag or the profile is wrong; 3 the report could
@@ -14,6 +15,7 @@ import { join, resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { ConfigError, type LogEntry, type OptionsChain } from "@nq/core";
 import { COMPARE_FIELDS, compareChains, comparisonSummary, comparisonToCsv, type ComparisonReport, type CompareField } from "@nq/ops";
+import { renderComparePage } from "@nq/report";
 import { writeAtomically } from "../outputs.js";
 import { EXIT, resolveProfilePath, runProfile } from "../run.js";
 import type { RunSummary } from "../summary.js";
@@ -25,6 +27,8 @@ export interface CompareRunOptions {
   asOf?: string;
   maxExpirations?: number;
   outDir?: string;
+  /** false: no compare page beside the JSON and CSV (`--no-html`); default: the profile's `output.html`. */
+  html?: boolean;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   refresh?: boolean;
@@ -37,7 +41,9 @@ export interface CompareRunOptions {
 export interface CompareOutcome {
   exitCode: number;
   report: ComparisonReport | null;
-  files: { json: string; csv: string } | null;
+  files: { json: string; csv: string; html?: string } | null;
+  /** Why the compare page was not written (the JSON and CSV were). */
+  htmlError?: string | null;
   runs: { source: string; exitCode: number; summary: RunSummary }[];
   error: string | null;
 }
@@ -86,14 +92,25 @@ export async function runCompare(options: CompareRunOptions): Promise<CompareOut
     worstPerField: settings?.worst ?? 5,
   });
   const stem = `compare-${a}-${b}-${report.a.asOf.replace(/[:.]/g, "-")}`;
-  const files = { json: join(outDir, `${stem}.json`), csv: join(outDir, `${stem}.csv`) };
+  const files: { json: string; csv: string; html?: string } = { json: join(outDir, `${stem}.json`), csv: join(outDir, `${stem}.csv`) };
   try {
     await writeAtomically(files.json, () => [`${JSON.stringify(comparisonSummary(report), null, 2)}\n`]);
     await writeAtomically(files.csv, () => [comparisonToCsv(report)]);
   } catch (error) {
     return { exitCode: EXIT.output, report, files: null, runs, error: `the comparison could not be written to ${outDir}: ${(error as Error).message}` };
   }
-  return { exitCode: EXIT.ok, report, files, runs, error: null };
+  // The page is a view of what the JSON and CSV hold: one that cannot be made is reported, not fatal.
+  let htmlError: string | null = null;
+  if (options.html !== false && loaded.profile.output.html !== false) {
+    const html = join(outDir, `${stem}.html`);
+    try {
+      await writeAtomically(html, () => [renderComparePage(report)]);
+      files.html = html;
+    } catch (error) {
+      htmlError = `the compare page could not be written to ${html}: ${(error as Error).message}`;
+    }
+  }
+  return { exitCode: EXIT.ok, report, files, htmlError, runs, error: null };
 }
 
 const FIELD_LABEL: Record<CompareField, string> = {
@@ -107,7 +124,7 @@ const FIELD_LABEL: Record<CompareField, string> = {
   last: "last",
 };
 
-export function renderComparison(report: ComparisonReport, files: { json: string; csv: string } | null): string {
+export function renderComparison(report: ComparisonReport, files: { json: string; csv: string; html?: string } | null): string {
   const A = report.a.source;
   const B = report.b.source;
   const out: string[] = [];
@@ -136,7 +153,7 @@ export function renderComparison(report: ComparisonReport, files: { json: string
     out.push("notes:");
     for (const note of report.notes) out.push(`  - ${note}`);
   }
-  if (files) out.push("", `written: ${files.json}`, `         ${files.csv}`);
+  if (files) out.push("", `written: ${files.json}`, `         ${files.csv}`, ...(files.html ? [`         ${files.html}`] : []));
   return `${out.join("\n")}\n`;
 }
 
@@ -179,12 +196,13 @@ export function compareCommand(settings: { profilesDir: string; cwd: string; sig
     .option("--refresh", "ignore cached entries and fetch fresh")
     .option("--no-cache", "neither read nor write the cache")
     .option("--json", "print the comparison report (without per-contract rows) as JSON")
+    .option("--no-html", "do not write the compare page (compare-<A>-<B>-<asOf>.html) beside the JSON and CSV")
     .addHelpText(
       "after",
       "\nTolerances: the profile's \"compare\": { \"tolerances\": { \"settlement\": { \"abs\": 0.25 }, \"volume\": { \"rel\": 0.1 } }, \"worst\": 5 }.\nExit codes: 0 compared · 1 a source gave no chain · 2 wrong flag or profile · 3 the report could not be written",
     )
-    .action(async (flags: { sources: [string, string]; profile?: string; config?: string; out?: string; asOf?: string; maxExpirations?: number; refresh?: boolean; cache: boolean; json?: boolean }, command: Command) => {
-      const outer = command.parent?.opts<{ profile?: string; config?: string; json?: boolean }>() ?? {};
+    .action(async (flags: { sources: [string, string]; profile?: string; config?: string; out?: string; asOf?: string; maxExpirations?: number; refresh?: boolean; cache: boolean; json?: boolean; html?: boolean }, command: Command) => {
+      const outer = command.parent?.opts<{ profile?: string; config?: string; json?: boolean; html?: boolean }>() ?? {};
       const profilePath = flags.config ?? outer.config ?? resolveProfilePath(flags.profile ?? outer.profile, settings.profilesDir, settings.cwd);
       const outcome = await runCompare({
         profilePath,
@@ -195,11 +213,13 @@ export function compareCommand(settings: { profilesDir: string; cwd: string; sig
         ...(flags.out ? { outDir: flags.out } : {}),
         refresh: flags.refresh ?? false,
         useCache: flags.cache,
+        ...(flags.html === false || outer.html === false ? { html: false } : {}),
         ...(settings.signal ? { signal: settings.signal } : {}),
         ...(settings.onLog ? { onLog: settings.onLog } : {}),
       });
       const json = flags.json ?? outer.json;
       if (outcome.error) process.stderr.write(`error: ${outcome.error}\n`);
+      if (outcome.htmlError) process.stderr.write(`warning: ${outcome.htmlError}\n`);
       if (json) {
         process.stdout.write(`${JSON.stringify({ ...(outcome.report ? comparisonSummary(outcome.report) : {}), files: outcome.files, error: outcome.error, exitCode: outcome.exitCode }, null, 2)}\n`);
       } else if (outcome.report) process.stdout.write(renderComparison(outcome.report, outcome.files));

@@ -143,9 +143,34 @@ describe("compare", () => {
     ]);
     expect(existsSync(outcome.files!.json) && existsSync(outcome.files!.csv)).toBe(true);
     expect(readFileSync(outcome.files!.csv, "utf8").split("\n")[0]).toMatch(/^symbol,expiration,strike,right,side,/);
+    expect(outcome.files!.html).toBeUndefined(); // the profile's output.html is false
     const text = renderComparison(report, outcome.files);
     expect(text).toMatch(/settlement\s+\d+\s+\d+\s+0\s+1/);
     expect(text).toMatch(/session volume/);
+  });
+
+  it("writes the compare page (compare-A-B-<asOf>.html) beside the JSON and CSV: self-contained, both sources in its banner; not with html: false", async () => {
+    const path = profile({ output: { dir: `out-${counter + 1}`, html: true } });
+    const first = await runProfile({ profilePath: path, env, forceSource: "databento" });
+    expect(first.exitCode, JSON.stringify(first.summary.attempts)).toBe(0);
+    const chain = JSON.parse(readFileSync(first.summary.outputs!.json, "utf8")) as OptionsChain;
+    const { twin } = barchartTwin(chain);
+    writeFileSync(join(dir, `out-${counter}`, "twin.chain.json"), JSON.stringify({ ...twin, metadata: { ...twin.metadata, source: "databento" } }));
+    const outcome = await runCompare({ profilePath: path, env, sources: ["databento", "saved"] });
+    expect(outcome.error).toBeNull();
+    const files = outcome.files!;
+    expect(files.html).toBe(files.json.replace(/\.json$/, ".html"));
+    expect(files.html).toMatch(/compare-databento-saved-[^/]+\.html$/);
+    const html = readFileSync(files.html!, "utf8");
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).toContain('data-side="A" data-source="databento"');
+    expect(html).toContain(`data-side="B" data-source="${outcome.report!.b.source}"`);
+    expect(html).toContain('id="fig-settlement"');
+    expect(html).not.toMatch(/(src|href)=["']?https?:/i);
+    expect(renderComparison(outcome.report!, files)).toContain(files.html!);
+    const without = await runCompare({ profilePath: path, env, sources: ["databento", "saved"], html: false });
+    expect(without.error).toBeNull();
+    expect(without.files!.html).toBeUndefined();
   });
 
   it("a source that gives no chain is exit 1, named", async () => {

@@ -90,7 +90,7 @@ export function drawChart(container: HTMLElement, spec: ChartSpec): uPlot {
     width,
     height: chartHeight(width),
     series,
-    scales: { x: { time: false }, y: { range: (_u, min, max) => (spec.series.some((s) => s.kind !== "line") ? [0, max > 0 ? max * 1.08 : 1] : padRange(min, max)) } },
+    scales: { x: { time: false }, y: { range: (_u, min, max) => (spec.series.some((s) => s.kind !== "line") ? barRange(min, max) : padRange(min, max)) } },
     axes: [
       { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, font: axisFont, label: spec.xLabel, labelFont: axisFont, values: (_u, ticks) => ticks.map((t) => num(t)) },
       { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, font: axisFont, label: spec.yLabel, labelFont: axisFont, size: 60, values: (_u, ticks) => ticks.map((t) => compact(t, format)) },
@@ -139,6 +139,13 @@ export function drawChart(container: HTMLElement, spec: ChartSpec): uPlot {
   const plot = new uPlot(options, data, container);
   plot.root.style.color = fg;
   return plot;
+}
+
+/** Bars grow from zero: up for positive values, down for negative ones (differences). */
+function barRange(min: number | null, max: number | null): [number, number] {
+  const lo = min !== null && Number.isFinite(min) && min < 0 ? min * 1.08 : 0;
+  const hi = max !== null && Number.isFinite(max) && max > 0 ? max * 1.08 : lo < 0 ? -lo * 0.05 : 1;
+  return [lo, hi];
 }
 
 function padRange(min: number | null, max: number | null): [number, number] {

@@ -9,6 +9,7 @@ import type uPlot from "uplot";
 import { decodeSide, decodeStrikes, type DecodedSide, type EncodedExpiry, type IvCode, type ReportData } from "../data.js";
 import { drawChart, pointCount, type ChartSpec, type Marker, type SeriesSpec } from "./charts.js";
 import { money, num } from "./format.js";
+import { loadEmbedded } from "./load.js";
 import { sortRows, tableBody, tableHead, type SortState } from "./table.js";
 
 interface LiveConfig {
@@ -54,17 +55,8 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getEleme
 const fmt = (v: number | null, digits = 2) => (v === null ? "unknown" : num(v, digits));
 const price = (v: number | null) => (v === null ? "unknown" : money(v));
 
-async function loadData(): Promise<ReportData> {
-  const element = $("nq-report-data");
-  if (!element) throw new Error("no embedded chain data");
-  const text = element.textContent ?? "";
-  if (element.getAttribute("type") === "application/json") return JSON.parse(text) as ReportData;
-  if (typeof DecompressionStream === "undefined") throw new Error("this browser cannot decompress the embedded data (no DecompressionStream); open the page in a current browser");
-  const binary = atob(text.trim());
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-  return JSON.parse(await new Response(stream).text()) as ReportData;
+function loadData(): Promise<ReportData> {
+  return loadEmbedded<ReportData>("nq-report-data", "chain data");
 }
 
 function readLive(): LiveConfig | null {
