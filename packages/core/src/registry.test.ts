@@ -236,10 +236,10 @@ describe("runSources", () => {
       const { cache } = recordingCache();
       const calls = { loads: 0, closes: 0 };
       const identity = { cacheIdentity: (config: unknown) => (config as { base_url: string }).base_url };
-      await runSources([withConfig({ base_url: "http://a", timeout_ms: 1 }, calls, identity)], { ...base, policy: "fallback", cache });
-      const timeoutOnly = await runSources([withConfig({ base_url: "http://a", timeout_ms: 2 }, calls, identity)], { ...base, policy: "fallback", cache });
+      await runSources([withConfig({ base_url: "http://127.0.0.1:9/a", timeout_ms: 1 }, calls, identity)], { ...base, policy: "fallback", cache });
+      const timeoutOnly = await runSources([withConfig({ base_url: "http://127.0.0.1:9/a", timeout_ms: 2 }, calls, identity)], { ...base, policy: "fallback", cache });
       expect(timeoutOnly.attempts[0]!.cache).toBe("hit");
-      const otherUrl = await runSources([withConfig({ base_url: "http://b", timeout_ms: 1 }, calls, identity)], { ...base, policy: "fallback", cache });
+      const otherUrl = await runSources([withConfig({ base_url: "http://127.0.0.1:9/b", timeout_ms: 1 }, calls, identity)], { ...base, policy: "fallback", cache });
       expect(otherUrl.attempts[0]!.cache).toBe("miss");
     });
 
