@@ -55,6 +55,12 @@ describe.skipIf(!existsSync(CLI))("exit codes (2: usage, profile or flag)", () =
     expect(run.stdout).toBe("");
   });
 
+  it("a bad flag on a subcommand exits 2 too (serve --bogus)", () => {
+    const run = cli(["serve", "--bogus"]);
+    expect(run.status, run.stderr).toBe(2);
+    expect(run.stderr).toMatch(/unknown option '--bogus'/);
+  });
+
   it("--profile nonexistent exits 2 and lists the available profiles", () => {
     const run = cli(["--profile", "nonexistent"]);
     expect(run.status).toBe(2);

@@ -334,6 +334,9 @@ function parsePort(value: string): number {
  */
 export function serveCommand(context: { profilesDir: string; cwd: string }): Command {
   return new Command("serve")
+    // addCommand does not inherit the program's exitOverride: a bad flag must be exit 2, like everywhere.
+    .exitOverride()
+    .showHelpAfterError()
     .description("show the newest chain of the profile's output folder in the browser, live (read-only, 127.0.0.1 by default)")
     .option("-p, --profile <name>", "profile whose output folder to serve (default: default)")
     .option("-c, --config <file>", "a profile file of your own")
