@@ -167,3 +167,27 @@ export function pointCount(spec: ChartSpec): number {
   for (const s of spec.series) for (const v of s.values) if (v !== null && Number.isFinite(v)) n += 1;
   return n;
 }
+
+/**
+ * Draws `spec` into a figure's `.chart` box and sets its text alternative; when there is nothing to draw,
+ * the box says `empty.text` instead and the alternative is `empty.alt`. Returns the plot, or null.
+ */
+export function renderFigure(figure: HTMLElement, spec: ChartSpec | null, alt: string, empty: { text: string; alt: string }): uPlot | null {
+  const box = figure.querySelector<HTMLElement>(".chart")!;
+  const altText = figure.querySelector<HTMLElement>(".alt")!;
+  if (!spec || pointCount(spec) === 0) {
+    box.replaceChildren();
+    box.removeAttribute("role");
+    box.removeAttribute("aria-label");
+    const p = document.createElement("p");
+    p.className = "none";
+    p.textContent = empty.text;
+    box.append(p);
+    altText.textContent = empty.alt;
+    return null;
+  }
+  box.setAttribute("role", "img");
+  box.setAttribute("aria-label", alt);
+  altText.textContent = alt;
+  return drawChart(box, spec);
+}

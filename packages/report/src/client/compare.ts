@@ -9,7 +9,7 @@ import "./styles.css";
 import type uPlot from "uplot";
 import { CHART_FIELDS, countsTableHtml, type ChartField, type CompareData, type CompareEncodedExpiry, type CompareEncodedSide } from "../compare-data.js";
 import { decodeColumn, decodeStrikes } from "../data.js";
-import { drawChart, pointCount, type ChartSpec, type Marker } from "./charts.js";
+import { pointCount, renderFigure, type ChartSpec, type Marker } from "./charts.js";
 import { money, num } from "./format.js";
 import { loadEmbedded } from "./load.js";
 
@@ -80,29 +80,14 @@ const plots = new Map<string, uPlot>();
 function showFigure(id: string, spec: ChartSpec | null, alt: string, empty: string): void {
   const figure = $(id);
   if (!figure) return;
-  const box = figure.querySelector<HTMLElement>(".chart")!;
-  const altText = figure.querySelector<HTMLElement>(".alt")!;
   plots.get(id)?.destroy();
   plots.delete(id);
   const points = spec ? pointCount(spec) : 0;
   figure.dataset.expiry = state.expiry ?? "";
   figure.dataset.points = String(points);
   state.figures[id] = { points, expiry: state.expiry };
-  if (!spec || points === 0) {
-    box.replaceChildren();
-    box.removeAttribute("role");
-    box.removeAttribute("aria-label");
-    const p = document.createElement("p");
-    p.className = "none";
-    p.textContent = empty;
-    box.append(p);
-    altText.textContent = alt;
-    return;
-  }
-  box.setAttribute("role", "img");
-  box.setAttribute("aria-label", alt);
-  altText.textContent = alt;
-  plots.set(id, drawChart(box, spec));
+  const plot = renderFigure(figure, spec, alt, { text: empty, alt: alt });
+  if (plot) plots.set(id, plot);
 }
 
 function sideWords(view: ExpiryView, side: "c" | "p", field: ChartField, digits: number): { words: string; datesDiffer: number } {

@@ -7,7 +7,7 @@ import "uplot/dist/uPlot.min.css";
 import "./styles.css";
 import type uPlot from "uplot";
 import { decodeSide, decodeStrikes, type DecodedSide, type EncodedExpiry, type IvCode, type ReportData } from "../data.js";
-import { drawChart, pointCount, type ChartSpec, type Marker, type SeriesSpec } from "./charts.js";
+import { pointCount, renderFigure, type ChartSpec, type Marker, type SeriesSpec } from "./charts.js";
 import { money, num } from "./format.js";
 import { loadEmbedded } from "./load.js";
 import { sortRows, tableBody, tableHead, type SortState } from "./table.js";
@@ -89,29 +89,14 @@ const plots = new Map<string, { plot: uPlot; spec: ChartSpec }>();
 function showFigure(id: string, spec: ChartSpec | null, alt: string, empty: string): void {
   const figure = $(id);
   if (!figure) return;
-  const box = figure.querySelector<HTMLElement>(".chart")!;
-  const altText = figure.querySelector<HTMLElement>(".alt")!;
   plots.get(id)?.plot.destroy();
   plots.delete(id);
   const points = spec ? pointCount(spec) : 0;
   figure.dataset.expiry = state.expiry ?? "";
   figure.dataset.points = String(points);
   state.figures[id] = { points, expiry: state.expiry };
-  if (!spec || points === 0) {
-    box.replaceChildren();
-    box.removeAttribute("role");
-    box.removeAttribute("aria-label");
-    const p = document.createElement("p");
-    p.className = "none";
-    p.textContent = empty;
-    box.append(p);
-    altText.textContent = "";
-    return;
-  }
-  box.setAttribute("role", "img");
-  box.setAttribute("aria-label", alt);
-  altText.textContent = alt;
-  plots.set(id, { plot: drawChart(box, spec), spec });
+  const plot = renderFigure(figure, spec, alt, { text: empty, alt: "" });
+  if (plot && spec) plots.set(id, { plot, spec });
 }
 
 function underlyingMarker(meta: EncodedExpiry): Marker[] {
