@@ -155,6 +155,7 @@ export {
   DEGRADED_CACHE_TTL_MS,
   retryDelayMs,
   runSources,
+  sleepUnlessAborted,
   withTimeout,
   type Attempt,
   type AttemptOutcome,

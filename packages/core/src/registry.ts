@@ -388,17 +388,25 @@ export function withTimeout(signal: AbortSignal | null | undefined, ms: number):
   return controller.signal;
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/**
+ * Waits `ms`, or rejects with `aborted()` as soon as `signal` aborts (at once when it already has). The
+ * one abortable pause: the registry's backoff and the sources' politeness waits use it.
+ */
+export function sleepUnlessAborted(ms: number, signal: AbortSignal | null | undefined, aborted: (reason: unknown) => Error): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new AbortedError("registry", "the run was aborted"));
+    if (signal?.aborted) return reject(aborted(signal.reason));
     const timer = setTimeout(() => {
       signal?.removeEventListener("abort", onAbort);
       resolve();
     }, ms);
     const onAbort = () => {
       clearTimeout(timer);
-      reject(new AbortedError("registry", "the run was aborted"));
+      reject(aborted(signal?.reason));
     };
     signal?.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return sleepUnlessAborted(ms, signal, () => new AbortedError("registry", "the run was aborted"));
 }

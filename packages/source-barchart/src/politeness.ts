@@ -3,7 +3,7 @@
  * retries with a growing pause for transient failures only. A block or a rate limit is never retried
  * here: it goes straight back to the runner, which falls back to the next source instead of hammering.
  */
-import { AbortedError, BlockedError, RateLimitError, type SourceError } from "@nq/core";
+import { AbortedError, BlockedError, RateLimitError, sleepUnlessAborted, type SourceError } from "@nq/core";
 
 const SOURCE = "barchart";
 
@@ -52,18 +52,7 @@ export function throwIfAborted(signal: AbortSignal): void {
 }
 
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new AbortedError(SOURCE, "the load was aborted", { cause: signal.reason }));
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new AbortedError(SOURCE, "the load was aborted", { cause: signal.reason }));
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
+  return sleepUnlessAborted(ms, signal, (cause) => new AbortedError(SOURCE, "the load was aborted", { cause }));
 }
 
 /** Settles with `work`, or rejects with AbortedError as soon as the signal fires (work is left to finish). */

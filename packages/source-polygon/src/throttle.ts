@@ -5,7 +5,7 @@
  * holds the window shut until the server's Retry-After (or, without one, one request's share of it).
  */
 import { createHash } from "node:crypto";
-import { AbortedError } from "@nq/core";
+import { AbortedError, sleepUnlessAborted } from "@nq/core";
 import { SOURCE_NAME } from "./config.js";
 
 export interface RateLimit {
@@ -87,16 +87,5 @@ export function resetThrottles(): void {
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new AbortedError(SOURCE_NAME, "the load was aborted while waiting for the rate limit", { cause: signal.reason }));
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new AbortedError(SOURCE_NAME, "the load was aborted while waiting for the rate limit", { cause: signal.reason }));
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
+  return sleepUnlessAborted(ms, signal, (cause) => new AbortedError(SOURCE_NAME, "the load was aborted while waiting for the rate limit", { cause }));
 }

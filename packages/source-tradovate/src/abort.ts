@@ -1,4 +1,4 @@
-import { AbortedError } from "@nq/core";
+import { AbortedError, sleepUnlessAborted } from "@nq/core";
 import { SOURCE_NAME } from "./config.js";
 
 export function abortedError(cause?: unknown): AbortedError {
@@ -11,16 +11,5 @@ export function throwIfAborted(signal: AbortSignal): void {
 
 /** Waits `ms`, or rejects with AbortedError as soon as `signal` aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortedError(signal.reason));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortedError(signal.reason));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
+  return sleepUnlessAborted(ms, signal, abortedError);
 }
