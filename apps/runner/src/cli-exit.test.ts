@@ -172,8 +172,9 @@ describe.skipIf(!existsSync(CLI))("progress on stderr", () => {
 
 describe.skipIf(!existsSync(CLI))("pnpm start prints only the runner's output on stdout", () => {
   it.each([
+    [["start", "--"]],
+    [["--filter", "runner", "start", "--"]],
     [["--silent", "start", "--"]],
-    [["--silent", "--filter", "runner", "start", "--"]],
   ])("pnpm %j --json gives valid JSON", (pnpmArgs) => {
     const dir = workspace();
     const run = spawnSync("pnpm", [...pnpmArgs, "--json", "--no-cache", "--out", dir], { cwd: REPO, encoding: "utf8", env: cleanEnv(), timeout: 300_000 });
