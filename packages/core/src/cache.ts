@@ -40,7 +40,32 @@ export interface ChainCache {
   get(key: ChainCacheKey, now: Date): Promise<ChainCacheEntry | null>;
   set(key: ChainCacheKey, entry: ChainCacheWrite): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Single flight across every process sharing the store: after a miss, the registry claims the key.
+   * One claimant gets `{ kind: "fetch" }` and loads from the source (then `set`s and `release`s); the
+   * others wait until its entry appears and get `{ kind: "entry" }`. A claimant that dies stops renewing
+   * its lease, the lease expires after `leaseMs`, and a waiter takes over. A store without it (a
+   * single-process cache) leaves the registry to fetch directly.
+   */
+  claimFetch?(key: ChainCacheKey, options: FetchClaimOptions): Promise<FetchClaim>;
 }
+
+export interface FetchClaimOptions {
+  now(): Date;
+  /** How long a claim holds without renewal; the holder renews it while it loads. */
+  leaseMs: number;
+  /** How long a waiter waits for another claimant's entry before it gives up and fetches itself. */
+  waitMs: number;
+  signal?: AbortSignal;
+}
+
+export type FetchClaim =
+  /** This process fetches; `release` (always called, also after a failure) lets a waiter take over at once. */
+  | { kind: "fetch"; release(): Promise<void> }
+  /** Another process fetched while this one waited. */
+  | { kind: "entry"; entry: ChainCacheEntry }
+  /** Waited `waitMs` without an entry or the lease: the caller decides (the registry fetches and says so). */
+  | { kind: "timeout" };
 
 export function cacheKeyFor(source: string, request: ChainRequest, identity: unknown = null): ChainCacheKey {
   const hash = createHash("sha256").update(canonicalRequest(request));

@@ -191,8 +191,24 @@ export {
   type ChainCacheEntry,
   type ChainCacheKey,
   type ChainCacheWrite,
+  type FetchClaim,
+  type FetchClaimOptions,
   type ManagedChainCache,
 } from "./cache.js";
+export {
+  defineHistory,
+  type ChainHistory,
+  type HistoryAppend,
+  type HistoryContext,
+  type HistoryContractFilter,
+  type HistoryContractRow,
+  type HistoryDefinition,
+  type HistoryRetention,
+  type HistorySnapshot,
+  type HistorySnapshotFilter,
+  type OpenInterestPoint,
+  type SettlementPoint,
+} from "./history.js";
 
 /** zod, re-exported so a plugin's config schema uses the same copy core validates with. */
 export { z } from "zod";
