@@ -194,3 +194,20 @@ describe("profiles", () => {
     });
   });
 });
+
+describe("profiles: the history section", () => {
+  it("is optional, fills enabled and plugin, and passes plugin fields through", () => {
+    expect(loadProfile(profileFile(minimal), { env: {} }).profile.history).toBeUndefined();
+    const loaded = loadProfile(profileFile({ ...minimal, history: { path: "../h.db", retention: { max_age_days: 30, max_snapshots_per_profile: 500 } } }), { env: {} });
+    expect(loaded.profile.history).toEqual({ enabled: true, plugin: "@nq/cache-sqlite", path: "../h.db", retention: { max_age_days: 30, max_snapshots_per_profile: 500 } });
+  });
+
+  it("names a wrong retention field and what was expected", () => {
+    expect(() => loadProfile(profileFile({ ...minimal, history: { retention: { max_snapshots_per_profile: 0 } } }), { env: {} })).toThrow(
+      /history\.retention\.max_snapshots_per_profile: expected at least 1/,
+    );
+    expect(() => loadProfile(profileFile({ ...minimal, history: { retention: { max_age_days: -1 } } }), { env: {} })).toThrow(/history\.retention\.max_age_days: expected a positive number of days/);
+    expect(() => loadProfile(profileFile({ ...minimal, history: { retention: { max_days: 3 } } }), { env: {} })).toThrow(/history\.retention: .*max_days/);
+    expect(() => loadProfile(profileFile({ ...minimal, history: { enabled: "no" } }), { env: {} })).toThrow(/history\.enabled: .*expected boolean/);
+  });
+});

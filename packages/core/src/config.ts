@@ -62,6 +62,27 @@ const cacheSchema = z
   })
   .catchall(z.unknown());
 
+/**
+ * Where every chain a run produces is appended (a `history` export of the plugin). Absent: the default —
+ * @nq/cache-sqlite's history file beside the cache. `retention` is applied by the runner after each append;
+ * the other fields go to the plugin.
+ */
+const historySchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    plugin: z.string().min(1).default("@nq/cache-sqlite"),
+    retention: z
+      .object({
+        /** Snapshots whose as-of is older than this many days are deleted (with their contracts). */
+        max_age_days: z.number().positive("expected a positive number of days").optional(),
+        /** Keep only the newest this many snapshots of each profile. */
+        max_snapshots_per_profile: z.number().int("expected a whole number").positive("expected at least 1").optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .catchall(z.unknown());
+
 const qualitySchema = z
   .object({
     /** A quote older than this many minutes before the as-of time is counted as stale (it is still the book). */
@@ -114,6 +135,7 @@ export const profileSchema = z
      */
     source_deadline_ms: z.number().int().positive().max(MAX_DEADLINE_MS).default(60_000),
     cache: cacheSchema.optional(),
+    history: historySchema.optional(),
     output: outputSchema.default({ dir: "outputs", html: true }),
     quality: qualitySchema.default({ stale_quote_minutes: 15, max_missing_bid_ask_share: 0.5 }),
     /** Monthly USD per source (UTC months), for `usage` and the budget alert; validated by @nq/ops. */
