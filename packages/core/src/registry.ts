@@ -9,7 +9,7 @@
  */
 import type { AnalyticsOptions } from "./analytics/index.js";
 import type { CacheStatus, OptionsChain } from "./contract.js";
-import { cacheKeyFor, type ChainCache, sourceCacheIdentity } from "./cache.js";
+import { cacheKeyFor, type ChainCache, type ChainCacheEntry, type ChainCacheKey, type FetchClaim, sourceCacheIdentity } from "./cache.js";
 import { AbortedError, isSourceErrorOfKind, NoDataError, retryAfterMsOf, type SourceError, TimeoutError, toSourceError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { normalizeChain } from "./normalize.js";
@@ -42,6 +42,23 @@ export const DEGRADED_CACHE_TTL_MS = 5 * 60_000;
 
 /** How long one source may take in all before it is abandoned and the next is tried. */
 export const DEFAULT_SOURCE_DEADLINE_MS = 60_000;
+
+/**
+ * The longest a fleet fetch claim holds without renewal (the store renews it while the holder loads): a
+ * crashed fetcher's waiters take over after at most this, or after the source's deadline when shorter.
+ */
+export const FETCH_LEASE_MS = 15_000;
+
+/**
+ * How much longer than the source's deadline a waiter waits for another process's entry: that process
+ * may use its whole deadline, then it still writes the cache, and the store polls at intervals.
+ */
+export const FETCH_WAIT_GRACE_MS = 5_000;
+
+/** The lease and the wait the registry asks a store's `claimFetch` for, given the source's deadline. */
+export function fetchClaimTimings(deadlineMs: number): { leaseMs: number; waitMs: number } {
+  return { leaseMs: Math.max(1_000, Math.min(FETCH_LEASE_MS, deadlineMs)), waitMs: deadlineMs + FETCH_WAIT_GRACE_MS };
+}
 
 export interface Attempt {
   source: string;
@@ -179,22 +196,35 @@ async function attemptSource(
   const estimated = () => spend.estimatedBy(entry.name) - estimatedBefore;
   const elapsed = () => Math.round(performance.now() - started);
 
+  const servedFromCache = (hit: ChainCacheEntry) => {
+    const chain: OptionsChain = { ...hit.chain, metadata: { ...hit.chain.metadata, cache: "hit", spendUsd: 0 } };
+    const record: Attempt = { source: entry.name, outcome: "success", reason: null, error: null, cache: "hit", tries: 0, durationMs: elapsed(), spendUsd: 0, estimatedUsd: 0, savedUsd: hit.costUsd };
+    return { record, chain };
+  };
+  const deadlineMs = entry.deadlineMs ?? options.sourceDeadlineMs ?? DEFAULT_SOURCE_DEADLINE_MS;
+  let claimed: Extract<FetchClaim, { kind: "fetch" }> | null = null;
   if (cache && !options.refresh) {
     try {
       const hit = await cache.get(key, now());
       if (hit) {
         log.info(`cache hit (fetched ${hit.fetchedAt}, expires ${hit.expiresAt}); saved $${hit.costUsd.toFixed(4)}`);
-        const chain: OptionsChain = { ...hit.chain, metadata: { ...hit.chain.metadata, cache: "hit", spendUsd: 0 } };
-        return { record: { source: entry.name, outcome: "success", reason: null, error: null, cache: "hit", tries: 0, durationMs: elapsed(), spendUsd: 0, estimatedUsd: 0, savedUsd: hit.costUsd }, chain };
+        return servedFromCache(hit);
       }
     } catch (error) {
       log.warn(`cache read failed, loading from the source instead: ${error instanceof Error ? error.message : String(error)}`);
     }
+    // A miss: in a store shared by several processes, only one of them pays for this chain.
+    const claim = await claimFetchBeforeLoading(cache, key, { deadlineMs, now, log, source: entry.name, ...(options.signal ? { signal: options.signal } : {}) });
+    if (claim?.kind === "entry") {
+      const hit = claim.entry;
+      log.info(`another process fetched this chain while this one waited (fetched ${hit.fetchedAt}, expires ${hit.expiresAt}); served from the cache, saved $${hit.costUsd.toFixed(4)}`);
+      return servedFromCache(hit);
+    }
+    if (claim?.kind === "fetch") claimed = claim;
   }
   const cacheStatus: CacheStatus = cache ? "miss" : "off";
   const retries = options.retries ?? 1;
   const maxDelay = options.maxRetryDelayMs ?? 10_000;
-  const deadlineMs = entry.deadlineMs ?? options.sourceDeadlineMs ?? DEFAULT_SOURCE_DEADLINE_MS;
   let source: Source | null = null;
   let tries = 0;
   let lastError: SourceError | undefined;
@@ -298,6 +328,9 @@ async function attemptSource(
   } finally {
     clearTimeout(timer);
     runSignal?.removeEventListener("abort", onRunAbort);
+    // Released whatever happened (a chain cached or not, a failure, an abort), so a waiting process
+    // takes over at once instead of after the lease runs out.
+    if (claimed) await releaseWithin(claimed, CLOSE_GRACE_MS, log);
     if (source) await closeWithin(source, CLOSE_GRACE_MS, log);
   }
   if (runSignal?.aborted) throw isSourceErrorOfKind(lastError, "aborted") ? lastError : new AbortedError(entry.name, "the run was aborted");
@@ -322,6 +355,63 @@ async function attemptSource(
 
 /** How long close() may take after an attempt before the run moves on without it. */
 const CLOSE_GRACE_MS = 5_000;
+
+/**
+ * Claims the key in a store that offers single flight (`claimFetch`), waiting at most the source's
+ * deadline plus a grace for another process's entry. Returns null when this process should simply load:
+ * the store has no claims, the claim failed (read like a failed cache read), or the wait timed out.
+ * An abort of the run while waiting ends the attempt at once, even when the store ignores the signal.
+ */
+async function claimFetchBeforeLoading(
+  cache: ChainCache,
+  key: ChainCacheKey,
+  options: { deadlineMs: number; now: () => Date; log: Logger; source: string; signal?: AbortSignal },
+): Promise<FetchClaim | null> {
+  if (!cache.claimFetch) return null;
+  const { leaseMs, waitMs } = fetchClaimTimings(options.deadlineMs);
+  const { signal, log } = options;
+  const claiming = Promise.resolve().then(() => cache.claimFetch!(key, { now: options.now, leaseMs, waitMs, ...(signal ? { signal } : {}) }));
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(new AbortedError(options.source, "the run was aborted while waiting for another process to fetch this chain", { cause: signal?.reason }));
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener("abort", onAbort, { once: true });
+  });
+  aborted.catch(() => {});
+  try {
+    const claim = await Promise.race([claiming, aborted]);
+    if (claim?.kind === "fetch" || claim?.kind === "entry") return claim;
+    if (claim?.kind === "timeout") {
+      log.warn(`waited ${formatMs(waitMs)} for another process to fetch this chain and no entry appeared; fetching it here`);
+      return null;
+    }
+    log.warn(`the cache's fetch claim answered ${JSON.stringify(claim)}, not fetch, entry or timeout; loading from the source instead`);
+    return null;
+  } catch (error) {
+    if (signal?.aborted) {
+      // A claim the store grants after we stopped waiting is handed back, so no other process waits on it.
+      void claiming.then((late) => (late?.kind === "fetch" ? late.release() : undefined)).catch(() => {});
+      throw error instanceof AbortedError ? error : new AbortedError(options.source, "the run was aborted", { cause: error });
+    }
+    log.warn(`the cache's fetch claim failed, loading from the source instead: ${error instanceof Error ? error.message : String(error)}`);
+    return null;
+  } finally {
+    if (onAbort) signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+async function releaseWithin(claim: Extract<FetchClaim, { kind: "fetch" }>, ms: number, log: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const releasing = Promise.resolve()
+    .then(() => claim.release())
+    .catch((error: unknown) => log.warn(`could not release the fetch claim (other processes wait until its lease runs out): ${error instanceof Error ? error.message : String(error)}`));
+  const late = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), ms);
+  });
+  const outcome = await Promise.race([releasing, late]);
+  clearTimeout(timer);
+  if (outcome === "late") log.warn(`releasing the fetch claim did not finish within ${formatMs(ms)}; moving on (other processes wait until its lease runs out)`);
+}
 
 async function closeWithin(source: Source, ms: number, log: Logger): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
