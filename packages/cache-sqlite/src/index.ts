@@ -5,12 +5,11 @@
  * TTL policy and the Globex calendar it uses; the store itself is in ./sqlite-chain-cache.ts.
  */
 import { isAbsolute, resolve } from "node:path";
-import { defineCache, silentLogger, type Logger } from "@nq/core";
+import { createTtlPolicy, defineCache, silentLogger, type Logger } from "@nq/core";
 import { sqliteCacheConfigSchema, type SqliteCacheConfig, type SqliteCacheConfigInput } from "./config.js";
 import { unavailable } from "./database-file.js";
 import { loadBetterSqlite3, type OpenNativeDatabase } from "./native-driver.js";
 import { SqliteChainCache, type SqliteChainCacheOptions } from "./sqlite-chain-cache.js";
-import { createTtlPolicy } from "./ttl-policy.js";
 
 /**
  * The plugin. `create` opens the file; when it cannot (a folder at the path, no permission, a read-only
@@ -86,7 +85,8 @@ export {
 } from "./errors.js";
 export { CACHE_FILE_MODE } from "./database-file.js";
 export { DEFAULT_MAX_ENTRY_BYTES, sqliteCacheConfigSchema, type SqliteCacheConfig, type SqliteCacheConfigInput, type TtlSetting } from "./config.js";
-export { createTtlPolicy, expiresAtUnder, type TtlPolicy, type TtlPolicySettings, type TtlRule } from "./ttl-policy.js";
+/** The TTL policy and duration parsing live in @nq/core (every cache store shares them); re-exported here. */
+export { createTtlPolicy, expiresAtUnder, parseDuration, type TtlPolicy, type TtlPolicySettings, type TtlRule } from "@nq/core";
 /** The CME calendar lives in @nq/core; re-exported here for code written against earlier versions. */
 export {
   globexSessionAt,
@@ -96,7 +96,6 @@ export {
   type GlobexClosedReason,
   type GlobexSession,
 } from "@nq/core";
-export { parseDuration } from "./duration.js";
 export { cacheMigrationProvider } from "./migrations.js";
 export type { NativeOpenOptions, NativeSqliteDatabase, OpenNativeDatabase } from "./native-driver.js";
 export {

@@ -17,6 +17,7 @@ import {
   type Logger,
   type ManagedChainCache,
   type OptionsChain,
+  type TtlPolicy,
 } from "@nq/core";
 import type { CacheDatabase, CacheEntryTable } from "./database-schema.js";
 import { cannotSetAsideError, openCacheDatabase, setAsideDamagedDatabase, unavailable, type DatabaseFileOptions, type OpenCacheDatabase } from "./database-file.js";
@@ -25,7 +26,6 @@ import { formatBytes, serializeChainWithin, sha256Hex } from "./entry-bytes.js";
 import { CacheOperationError, CacheUnavailableError, describeError, type CacheOperation } from "./errors.js";
 import type { NativeSqliteDatabase } from "./native-driver.js";
 import { compressRaw, decompressRaw } from "./raw-payload.js";
-import type { TtlPolicy } from "./ttl-policy.js";
 
 export interface SqliteChainCacheOptions extends DatabaseFileOptions {
   ttl: TtlPolicy;

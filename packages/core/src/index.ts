@@ -3,7 +3,7 @@
  *
  * Read in this order: the model a chain normalizes to, the request, the source contract a plugin
  * implements, the errors it throws, the normalizer that validates its rows, the registry that runs
- * sources with fallback, profiles, and the cache contract.
+ * sources with fallback, profiles, and the cache contract with the TTL policy every cache store shares.
  */
 export type {
   CacheStatus,
@@ -195,6 +195,19 @@ export {
   type FetchClaimOptions,
   type ManagedChainCache,
 } from "./cache.js";
+export {
+  createTtlPolicy,
+  durationSchema,
+  expiresAtUnder,
+  marketHoursSchema,
+  ttlConfigShape,
+  ttlSettingSchema,
+  type TtlPolicy,
+  type TtlPolicySettings,
+  type TtlRule,
+  type TtlSetting,
+} from "./ttl-policy.js";
+export { parseDuration } from "./duration.js";
 export {
   defineHistory,
   type ChainHistory,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { sqliteCacheConfigSchema } from "./config.js";
+import { z } from "zod";
 import { parseDuration } from "./duration.js";
-import { createTtlPolicy } from "./ttl-policy.js";
+import { createTtlPolicy, ttlConfigShape } from "./ttl-policy.js";
 
 describe("parseDuration", () => {
   it("reads unit durations, compound durations and seconds", () => {
@@ -20,37 +20,23 @@ describe("parseDuration", () => {
   });
 });
 
-describe("the config schema", () => {
-  it("fills every default from an empty object", () => {
-    expect(sqliteCacheConfigSchema.parse({})).toEqual({
-      path: "outputs/cache.db",
-      ttl: "24h",
-      ttl_by_source: {},
-      market_hours: { open_ttl: "5m", holidays: [], early_closes: [] },
-      store_raw: false,
-      busy_timeout_ms: 5000,
-      max_entry_bytes: 64 * 1024 * 1024,
-      read_only: false,
-    });
+describe("the TTL config fields", () => {
+  const schema = z.object(ttlConfigShape).strict();
+  const messages = (input: unknown) => {
+    const result = schema.safeParse(input);
+    return result.success ? [] : result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+  };
+
+  it("fill their defaults from an empty object", () => {
+    expect(schema.parse({})).toEqual({ ttl: "24h", ttl_by_source: {}, market_hours: { open_ttl: "5m", holidays: [], early_closes: [] } });
   });
 
-  it("accepts the whole `cache` object of a profile, plugin and enabled included", () => {
-    const parsed = sqliteCacheConfigSchema.parse({ enabled: true, plugin: "@nq/cache-sqlite", ttl: "market-hours", ttl_by_source: { saved: 3600 } });
-    expect(parsed.ttl).toBe("market-hours");
-    expect(parsed.ttl_by_source).toEqual({ saved: 3600 });
-  });
-
-  it("names the field and the expectation when a value is wrong", () => {
-    const messages = (input: unknown) => {
-      const result = sqliteCacheConfigSchema.safeParse(input);
-      return result.success ? [] : result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
-    };
+  it("name the field and the expectation when a value is wrong", () => {
     expect(messages({ ttl: "1 day" }).join("\n")).toMatch(/^ttl: .*"24h"/m);
+    expect(messages({ ttl_by_source: { saved: 0 } }).join("\n")).toMatch(/^ttl_by_source\.saved: .*positive/m);
     expect(messages({ market_hours: { holidays: ["2026-02-30"] } }).join("\n")).toMatch(/market_hours\.holidays\.0: expected a real calendar date/);
     expect(messages({ market_hours: { early_closes: [{ date: "2026-11-27", close: "12.15" }] } }).join("\n")).toMatch(/close: expected a time as HH:MM/);
-    expect(messages({ busy_timeout_ms: -1 }).join("\n")).toMatch(/^busy_timeout_ms:/m);
-    expect(messages({ store_raw: "yes" }).join("\n")).toMatch(/^store_raw:/m);
-    expect(messages({ tll: "24h" }).join("\n")).toMatch(/tll/);
+    expect(messages({ market_hours: { early_closes: [{ date: "2026-11-27", close: "16:30" }] } }).join("\n")).toMatch(/before the regular 16:00 close/);
   });
 });
 
