@@ -175,6 +175,41 @@ export class HistoricalClient {
     };
   }
 
+  /**
+   * Any JSON endpoint (the batch family uses it), with the same auth, retries and error mapping as the
+   * methods above. `dataset` only names the dataset in error messages.
+   */
+  async requestJson(endpoint: string, request: { method: "GET" | "POST"; params: Record<string, string>; dataset?: string }, signal: AbortSignal): Promise<{ value: unknown; text: string; warnings: string[] }> {
+    return this.callJson(endpoint, { method: request.method, params: request.params, dataset: request.dataset ?? null, signal });
+  }
+
+  /**
+   * GET of a file URL Databento handed out (a batch job's `urls.https`), with optional extra headers such
+   * as `Range`. One exchange, no retries: the caller resumes. A non-2xx answer is the typed error (a 429
+   * carries `retryAfterMs`); the body comes back unread, with the same read timeout as a data body.
+   */
+  async getFile(url: string, headers: Record<string, string>, signal: AbortSignal): Promise<{ status: number; headers: Headers; chunks: AsyncIterable<Uint8Array> }> {
+    const endpoint = "batch file download";
+    const response = await this.send(endpoint, { method: "GET", params: {}, accept: "application/octet-stream", dataset: null, signal }, { url, headers });
+    if (!response.ok) {
+      const text = await this.readText(endpoint, response, signal).catch((error: unknown) => {
+        if (error instanceof AbortedError) throw error;
+        return "";
+      });
+      throw toApiError({
+        source: this.options.source,
+        endpoint,
+        status: response.status,
+        body: parseErrorBody(text),
+        dataset: null,
+        requestId: response.headers.get("request-id"),
+        retryAfterMs: response.status === 429 ? (parseRetryAfter(response.headers.get("retry-after")) ?? DEFAULT_RETRY_AFTER_MS) : null,
+      });
+    }
+    if (!response.body) throw this.malformed(endpoint, "the response has no body");
+    return { status: response.status, headers: response.headers, chunks: this.readBody(endpoint, response.body, signal) };
+  }
+
   private async callJson(endpoint: string, options: Omit<CallOptions, "accept">): Promise<{ value: unknown; text: string; warnings: string[] }> {
     const response = await this.call(endpoint, { ...options, accept: "application/json" });
     const warnings = this.warningsOf(endpoint, response);
@@ -226,11 +261,11 @@ export class HistoricalClient {
   }
 
   /** One HTTP exchange up to the response headers, under the caller's signal and the header timeout. */
-  private async send(endpoint: string, options: CallOptions): Promise<Response> {
+  private async send(endpoint: string, options: CallOptions, file?: { url: string; headers: Record<string, string> }): Promise<Response> {
     const { source, timeoutMs, log } = this.options;
     if (options.signal.aborted) throw new AbortedError(source, "the load was aborted", { cause: options.signal.reason });
     const body = new URLSearchParams(options.params).toString();
-    const url = `${this.base}/v0/${endpoint}${options.method === "GET" ? `?${body}` : ""}`;
+    const url = file ? file.url : `${this.base}/v0/${endpoint}${options.method === "GET" ? `?${body}` : ""}`;
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new Error("header timeout")), timeoutMs);
     const signal = AbortSignal.any([options.signal, timeout.signal]);
@@ -243,6 +278,7 @@ export class HistoricalClient {
           accept: options.accept,
           "user-agent": USER_AGENT,
           ...(options.method === "POST" ? { "content-type": "application/x-www-form-urlencoded" } : {}),
+          ...file?.headers,
         },
         body: options.method === "POST" ? body : undefined,
         signal,

@@ -25,6 +25,7 @@ import { GeneratedDataset, RECORD_BYTES, type Resolution, SERVED_SCHEMAS, type S
 import { errorBody, type ErrorCase } from "./error-bodies.js";
 import { parseTimeParam } from "./time-params.js";
 import { DEFAULT_CONTRACTS } from "./market-events.js";
+import { BATCH_DOWNLOAD_PREFIX, createBatchJobs, type LocalBatchControl } from "./batch-jobs.js";
 
 export type LocalServerFault = (
   | { kind: "401" }
@@ -101,8 +102,12 @@ export interface RecordedRequest {
   billableBytes?: number;
   /** billableBytes at the server's rate for the schema. */
   costUsd?: number;
-  /** True for a get_range that streamed data: the only requests that spend (metadata calls are free). */
+  /** True for a get_range that streamed data or an accepted batch.submit_job: the only requests that spend. */
   billed?: boolean;
+  /** A batch file download's Range header, as sent. */
+  range?: string;
+  /** Body bytes a batch file download wrote before it ended (or was cut). */
+  bytesSent?: number;
 }
 
 export interface SpendSummary {
@@ -132,6 +137,8 @@ export interface LocalDatabentoServer {
   spend(since?: number): SpendSummary;
   /** What a get_range would bill, without a request and without logging (e.g. a naive full-session mbp-1 pull). */
   estimate(query: RangeQuery): { recordCount: number; billableBytes: number; costUsd: number };
+  /** The batch jobs submitted, their faults, and expiry (batch-jobs.ts). */
+  batch: LocalBatchControl;
   close(): Promise<void>;
 }
 
@@ -156,6 +163,7 @@ export async function startLocalDatabentoServer(options: LocalDatabentoServerOpt
   const sockets = new Set<Socket>();
   let fault: (LocalServerFault & { remaining: number }) | null = null;
   let requestCounter = 0;
+  const batch = createBatchJobs({ dataset, prices, availableStart, availableEnd, entitled, datasetName: DATASET, send });
 
   const takeFault = (endpoint: string, body: boolean): LocalServerFault | null => {
     if (!fault) return null;
@@ -205,8 +213,9 @@ export async function startLocalDatabentoServer(options: LocalDatabentoServerOpt
     const entry: RecordedRequest = { method: req.method ?? "GET", path: url.pathname, form, at: new Date().toISOString() };
     requests.push(entry);
     logEntries.set(res, entry);
-    if (!match) return send(res, 404, errorBody("not_found", 404, `no such endpoint ${url.pathname}; expected /v0/<family>.<method>`));
-    const endpoint = match[1]!;
+    const isDownload = url.pathname.startsWith(BATCH_DOWNLOAD_PREFIX);
+    if (!match && !isDownload) return send(res, 404, errorBody("not_found", 404, `no such endpoint ${url.pathname}; expected /v0/<family>.<method>`));
+    const endpoint = isDownload ? "batch.download" : match![1]!;
 
     const statusFault = takeFault(endpoint, false);
     if (statusFault) return sendFault(res, statusFault, form.dataset ?? DATASET);
@@ -229,6 +238,7 @@ export async function startLocalDatabentoServer(options: LocalDatabentoServerOpt
       }
     }
 
+    if (endpoint.startsWith("batch.")) return batch.handle(endpoint, req, res, form, url.pathname, entry);
     if (endpoint === "metadata.list_datasets") return send(res, 200, [...new Set([DATASET, ...entitled])]);
     const datasetName = form.dataset;
     if (!datasetName) return send(res, 400, errorBody("validation_failed", 400, "Missing required parameter `dataset`."));
@@ -437,6 +447,7 @@ export async function startLocalDatabentoServer(options: LocalDatabentoServerOpt
       }
       return summary;
     },
+    batch: batch.control,
     estimate(query) {
       const start = parseTimeParam(query.start);
       const end = parseTimeParam(query.end);
@@ -581,6 +592,7 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
 }
 
 export type { FixtureFile, ErrorCase };
+export type { BatchFault, LocalBatchControl, LocalBatchJob } from "./batch-jobs.js";
 export { NQ_GENERATOR, generateDay, theoreticalPrice, openInterestFor, roundTick, strikeLadder, instrumentIdFor, previousBusinessDay } from "./nq-chain-generator.js";
 export type { GeneratedDay, GeneratedOption, GeneratedFuture, GeneratedInstrument } from "./nq-chain-generator.js";
 export {
