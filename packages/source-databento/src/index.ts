@@ -19,6 +19,7 @@ import { HistoricalClient } from "./historical/client.js";
 import { type ChainQuery, toChainQuery } from "./query.js";
 import { referenceDateNotes, toSourceRows } from "./rows.js";
 import { loadLive } from "./live/load.js";
+import { BACKFILL_SCHEMAS, DEFAULT_BACKFILL_SCHEMAS, runBackfill } from "./backfill.js";
 
 export const databento = defineSource({
   name: SOURCE_NAME,
@@ -117,6 +118,18 @@ function toResult(extracted: ExtractedChain, config: ResolvedConfig): SourceResu
   };
 }
 
+/**
+ * The history backfill the runner's `backfill` command drives without naming this source: batch jobs →
+ * verified DBN files → the caller's converter (backfill.ts).
+ */
+export const backfill = {
+  source: SOURCE_NAME,
+  description: "Databento batch jobs (one per schema, one file per day), SHA-256-verified downloads resumed with Range, a resumable manifest",
+  schemas: BACKFILL_SCHEMAS,
+  defaultSchemas: DEFAULT_BACKFILL_SCHEMAS,
+  run: runBackfill,
+};
+
 export { toSourceRows, underlyingPriceOf } from "./rows.js";
 export { ChainRecords, type OptionDefinition } from "./chain-records.js";
 export { cacheIdentity, configSchema, DEFAULT_BASE_URL, DEFAULT_COST_LIMITS, DEFAULT_DATASET, type DatabentoConfig, resolveApiKey } from "./config.js";
@@ -127,3 +140,7 @@ export type { LiveClientOptions, LiveClientStats, LiveClientEvents, ReconnectPol
 export { createLiveChain } from "./live/load.js";
 export { toChainQuery, type ChainQuery } from "./query.js";
 export { checkDatabento, type DatabentoCheckOptions } from "./check.js";
+export { runBackfill, BACKFILL_SCHEMAS, type BackfillOptions, type BackfillProgress, type BackfillResult, type ConvertInput, type ConvertOutput } from "./backfill.js";
+export { MANIFEST_FILE, type BackfillManifest, type ManifestFile, type ManifestJob } from "./backfill-manifest.js";
+export { BatchClient, type BatchFile, type BatchJob, type BatchJobRequest, type JobState, type WaitOptions } from "./historical/batch-client.js";
+export { downloadBatchFile, type DownloadedFile, type DownloadOptions } from "./historical/batch-download.js";
