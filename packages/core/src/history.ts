@@ -59,12 +59,20 @@ export interface HistoryContractRow {
   contract: OptionContract;
 }
 
+/**
+ * Which contract rows `contracts` streams: of the snapshots the snapshot fields select (here `limit` caps
+ * the contract rows yielded, oldest first, not the snapshots), the contracts with this symbol and/or
+ * expiration.
+ */
 export interface HistoryContractFilter extends HistorySnapshotFilter {
   symbol?: string;
   expiration?: string;
 }
 
-/** Open interest by strike for one expiration, one point per snapshot: "how did OI build up?" */
+/**
+ * Open interest by strike for one expiration, one point per snapshot and contract: "how did OI build up?".
+ * `openInterestByStrike` returns them in asOf order, then by strike, calls before puts.
+ */
 export interface OpenInterestPoint {
   snapshotId: string;
   asOf: string;
@@ -74,7 +82,7 @@ export interface OpenInterestPoint {
   openInterest: number | null;
 }
 
-/** One contract's settlement per snapshot. */
+/** One contract's settlement per snapshot; `settlementSeries` returns them in asOf order. */
 export interface SettlementPoint {
   snapshotId: string;
   asOf: string;
@@ -92,10 +100,17 @@ export interface HistoryRetention {
 export interface ChainHistory {
   /** Where the history lives (a file path, a connection name without password), for the summary. */
   readonly location: string;
+  /** The retention policy the store was configured with (its config's `retention`), for the runner to apply after appending; absent when none. */
+  readonly retention?: HistoryRetention;
   append(input: HistoryAppend): Promise<HistorySnapshot>;
+  /** Newest first (asOf descending, then the later append first). */
   listSnapshots(filter?: HistorySnapshotFilter): Promise<HistorySnapshot[]>;
+  /** The snapshot and its contracts in the chain's order, exactly as appended; null for an unknown id. */
   getSnapshot(id: string): Promise<{ snapshot: HistorySnapshot; contracts: OptionContract[] } | null>;
-  /** Contract rows in asOf order, streamed (an export of a month must not sit in memory at once). */
+  /**
+   * Contract rows in asOf order (then append order, then the chain's order), streamed: an export of a
+   * month must not sit in memory at once, and a consumer that stops early releases what it held.
+   */
   contracts(filter: HistoryContractFilter): AsyncIterable<HistoryContractRow>;
   openInterestByStrike(query: { expiration: string; right?: "call" | "put"; profile?: string; source?: string; from?: string; to?: string }): Promise<OpenInterestPoint[]>;
   settlementSeries(query: { symbol: string; profile?: string; source?: string; from?: string; to?: string }): Promise<SettlementPoint[]>;

@@ -230,3 +230,7 @@ export function describeSourceConformance<C>(definition: SourceDefinition<C>, op
     });
   });
 }
+
+export { describeChainHistoryConformance, expectedSnapshot, type ChainHistoryConformanceOptions, type ChainHistoryFixture } from "./history-conformance.js";
+export { describeChainCacheConformance, type ChainCacheConformanceOptions, type ChainCacheFixture } from "./cache-conformance.js";
+export { historyTestChain, quarterlySymbol, type HistoryTestChainOptions } from "./history-chains.js";

@@ -1,0 +1,8 @@
+import { describeChainHistoryConformance } from "@nq/core/testing";
+import { sqliteHistoryFixture } from "./test-support/sqlite-history.js";
+
+describeChainHistoryConformance("kysely on SQLite (better-sqlite3)", { open: () => sqliteHistoryFixture() });
+
+// Batches of one row per statement and pages of seven rows: the multi-row and keyset paths are exercised
+// at their edges, whatever the defaults.
+describeChainHistoryConformance("kysely on SQLite, tiny batches and pages", { open: () => sqliteHistoryFixture({ maxBindParameters: 42, pageSize: 7 }) });

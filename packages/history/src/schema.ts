@@ -1,0 +1,107 @@
+/**
+ * The history tables as kysely sees them. Both are prefixed `nq_history_` so they can share a database
+ * with the cache. Times are kept twice where they are filtered on: the exact ISO 8601 text the chain
+ * carried (a feed's nanoseconds survive) and epoch milliseconds (`*_ms`, an integer both dialects index
+ * and compare the same way). Booleans are 0/1 integers on SQLite and booleans on PostgreSQL.
+ */
+import type { ColumnType, Generated } from "kysely";
+
+/** Dialect-dependent on the way in (SQLite 0/1, PostgreSQL boolean); read with `Boolean()`. */
+export type StoredBoolean = ColumnType<number | boolean, number | boolean, never>;
+/** bigint: SQLite gives a number, pg a string; read with `Number()`. */
+export type StoredBigint = ColumnType<number | string, number, never>;
+
+export interface SnapshotTable {
+  id: Generated<number | string>;
+  profile: string;
+  source: string;
+  product: string;
+  as_of: string;
+  as_of_ms: StoredBigint;
+  fetched_at: string;
+  recorded_at: string;
+  cache_status: string;
+  delayed: StoredBoolean;
+  sample: StoredBoolean;
+  complete: StoredBoolean;
+  proxy: StoredBoolean;
+  /** The ProxyInfo as JSON, when the chain stood in for another product. */
+  proxy_json: string | null;
+  spend_usd: number;
+  contract_count: number;
+  analytics_rate: number | null;
+  as_of_reason: string | null;
+  rows_received: number;
+  valid_contracts: number;
+  invalid_rows: number;
+  duplicate_rows: number;
+  conflicting_duplicates: number;
+  filtered_rows: number;
+  missing_bid_ask_share: number;
+  crossed_quotes: number;
+  zero_open_interest_share: number;
+  missing_open_interest_share: number;
+  stale_quotes: number;
+  future_quote_times: number;
+  /** The whole QualityMetrics (reason maps included), as the chain had it: what is read back. */
+  quality_json: string;
+  incomplete_reasons_json: string;
+  warnings_json: string;
+}
+
+export interface ContractTable {
+  snapshot_id: StoredBigint;
+  /** The contract's position in its chain. */
+  ordinal: number;
+  /** The snapshot's as-of, copied here so one index answers "this contract over time". */
+  as_of_ms: StoredBigint;
+  symbol: string;
+  raw_symbol: string | null;
+  underlying: string;
+  underlying_price: number | null;
+  underlying_price_basis: string | null;
+  underlying_price_time: string | null;
+  product: string;
+  root: string;
+  expiration: string;
+  expiration_time: string | null;
+  strike: number;
+  /** "C" or "P" (not `right`, a reserved word in SQL). */
+  option_right: string;
+  bid: number | null;
+  ask: number | null;
+  bid_size: number | null;
+  ask_size: number | null;
+  last: number | null;
+  volume: number | null;
+  cleared_volume: number | null;
+  cleared_volume_date: string | null;
+  open_interest: number | null;
+  open_interest_date: string | null;
+  settlement: number | null;
+  settlement_date: string | null;
+  implied_volatility: number | null;
+  iv_basis: string | null;
+  delta: number | null;
+  gamma: number | null;
+  theta: number | null;
+  vega: number | null;
+  greeks_source: string | null;
+  multiplier: number;
+  quote_time: string | null;
+  raw_strike: string | null;
+  /** The contract's provenance where it differs from the snapshot's; null means "the snapshot's". */
+  provenance_source: string | null;
+  provenance_as_of: string | null;
+  provenance_fetched_at: string | null;
+  provenance_delayed: StoredBoolean | null;
+  provenance_sample: StoredBoolean | null;
+}
+
+export interface HistoryDatabase {
+  nq_history_snapshots: SnapshotTable;
+  nq_history_contracts: ContractTable;
+}
+
+export const SNAPSHOTS_TABLE = "nq_history_snapshots";
+export const CONTRACTS_TABLE = "nq_history_contracts";

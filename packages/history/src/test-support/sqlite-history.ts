@@ -1,0 +1,45 @@
+/** A SQLite history in a temp folder, opened the way a store package opens it (better-sqlite3, WAL, migrated). */
+import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Kysely, SqliteDialect, type SqliteDatabase } from "kysely";
+import type { ChainHistoryFixture } from "@nq/core/testing";
+import { createKyselyChainHistory, migrateHistory, type HistoryDatabase, type KyselyChainHistoryOptions } from "../index.js";
+
+type BetterSqlite3 = new (file: string, options?: { timeout?: number }) => SqliteDatabase & { pragma(source: string): unknown };
+const Database = createRequire(import.meta.url)("better-sqlite3") as BetterSqlite3;
+
+export async function openSqliteHistory(file: string, extra: Partial<KyselyChainHistoryOptions> = {}) {
+  const native = new Database(file, { timeout: 10_000 });
+  native.pragma("journal_mode = wal");
+  native.pragma("synchronous = normal");
+  const db = new Kysely<HistoryDatabase>({ dialect: new SqliteDialect({ database: native }) });
+  await migrateHistory(db, "sqlite");
+  return createKyselyChainHistory({ db, dialect: "sqlite", location: file, ...extra });
+}
+
+export async function sqliteHistoryFixture(extra: Partial<KyselyChainHistoryOptions> = {}): Promise<ChainHistoryFixture> {
+  const dir = mkdtempSync(join(tmpdir(), "nq-history-"));
+  const file = join(dir, "history.db");
+  const handles = [await openSqliteHistory(file, extra)];
+  const another = async (options: Partial<KyselyChainHistoryOptions> = {}) => {
+    const handle = await openSqliteHistory(file, { ...extra, ...options });
+    handles.push(handle);
+    return handle;
+  };
+  return {
+    history: handles[0]!,
+    openAnother: () => another(),
+    openFailingBeforeCommit: () =>
+      another({
+        beforeCommit: () => {
+          throw new Error("test: failing after the rows were written, before COMMIT");
+        },
+      }),
+    cleanup: async () => {
+      for (const handle of handles) await handle.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
