@@ -6,7 +6,7 @@
  * leaves a half-written chain where a later run would read it; a failed write removes its temporary file,
  * and temporary files left by runs that were killed (their pid is gone) are removed at the next start.
  */
-import { chmod, mkdir, readdir, rename, unlink } from "node:fs/promises";
+import { chmod, mkdir, open, readdir, rename, unlink } from "node:fs/promises";
 import { createWriteStream, existsSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -158,7 +158,7 @@ async function writeChainHtml(chain: ChainToWrite, file: string, options: WriteO
 }
 
 /**
- * Streams `chunks()` into `<file>.<pid>.tmp`, sets its mode, and renames it over `file`. On any failure
+ * Streams `chunks()` into `<file>.<pid>.tmp`, sets its mode, flushes it to disk, and renames it over `file`. On any failure
  * the temporary file is removed and an OutputError says which file, why, and what to do.
  */
 export async function writeAtomically(file: string, chunks: () => Iterable<string> | AsyncIterable<string>, signal?: AbortSignal): Promise<void> {
@@ -167,6 +167,13 @@ export async function writeAtomically(file: string, chunks: () => Iterable<strin
   try {
     await pipeline(Readable.from(batched(chunks()), { objectMode: false }), createWriteStream(temporary, { mode: OUTPUT_FILE_MODE }), signal ? { signal } : {});
     await chmod(temporary, OUTPUT_FILE_MODE);
+    // On disk before it takes the real name: a power cut never leaves a renamed but empty file.
+    const handle = await open(temporary, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temporary, file);
   } catch (error) {
     await unlink(temporary).catch(() => {});
@@ -266,7 +273,8 @@ export function chainToCsv(contracts: Iterable<OptionContract>): string {
   return [...csvChunks(contracts)].join("");
 }
 
-function csvRow(c: OptionContract): string {
+/** One contract as a CSV line (no newline), in CSV_COLUMNS order. */
+export function csvRow(c: OptionContract): string {
   const p = c.provenance;
   const cells = [
     c.symbol,
@@ -315,7 +323,7 @@ function csvRow(c: OptionContract): string {
 }
 
 /** null or undefined → empty cell (unknown), never "0"; quotes only where CSV needs them. */
-function csvCell(value: string | number | boolean | null | undefined): string {
+export function csvCell(value: string | number | boolean | null | undefined): string {
   if (value === null || value === undefined) return "";
   const text = String(value);
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;

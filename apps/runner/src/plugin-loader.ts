@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { assertSourceDefinition, ConfigError, type CacheDefinition, type SourceDefinition } from "@nq/core";
+import { assertSourceDefinition, ConfigError, type CacheDefinition, type ChainHistory, type HistoryDefinition, type SourceDefinition } from "@nq/core";
 
 export interface PluginRef {
   /** The profile field that named it, for messages ("data_sources.databento.plugin"). */
@@ -41,12 +41,47 @@ export async function loadCachePlugin(ref: PluginRef): Promise<CacheDefinition<u
   return candidate as CacheDefinition<unknown>;
 }
 
+/**
+ * The `history` named export of a plugin package or file (@nq/cache-sqlite exports its cache by default and
+ * its history by this name), shape-checked.
+ */
+export async function loadHistoryPlugin(ref: PluginRef): Promise<HistoryDefinition<unknown>> {
+  const candidate = pickExport(await importPlugin(ref), "history") as Partial<HistoryDefinition<unknown>> | undefined;
+  const problems: string[] = [];
+  if (typeof candidate !== "object" || candidate === null) problems.push(`expected a named export "history": a history definition made with defineHistory (\`export const history = defineHistory({ … })\`)`);
+  else {
+    if (typeof candidate.name !== "string") problems.push(`"name" must be a string`);
+    if (typeof (candidate.configSchema as { safeParse?: unknown } | undefined)?.safeParse !== "function") problems.push(`"configSchema" must be a zod schema`);
+    if (typeof candidate.create !== "function") problems.push(`"create" must be a function`);
+  }
+  if (problems.length > 0) {
+    throw new ConfigError("config", `the plugin "${ref.specifier}" (${ref.field}) is not a valid history definition:\n  - ${problems.join("\n  - ")}`, { path: ref.field });
+  }
+  return candidate as HistoryDefinition<unknown>;
+}
+
+const HISTORY_METHODS = ["append", "listSnapshots", "getSnapshot", "contracts", "openInterestByStrike", "settlementSeries", "applyRetention", "close"] as const;
+
+/** Checks what a history plugin's `create` returned; a cache or a half-made store is named, not used. */
+export function assertChainHistory(value: unknown, specifier: string): asserts value is ChainHistory {
+  const fields = (value ?? {}) as Record<string, unknown>;
+  const missing: string[] = [...(typeof fields.location === "string" ? [] : ["location"]), ...HISTORY_METHODS.filter((name) => typeof fields[name] !== "function")];
+  if (missing.length > 0) throw new TypeError(`the history plugin "${specifier}" created something that is not a ChainHistory (missing: ${missing.join(", ")})`);
+}
+
 /** The module's default export, or else its only export that looks like a definition. */
-function pickExport(module: Record<string, unknown>, kind: "source" | "cache"): unknown {
+function pickExport(module: Record<string, unknown>, kind: "source" | "cache" | "history"): unknown {
+  // A store package may offer a cache (its default) and a history: only the name says which is which.
+  if (kind === "history") return module.history;
   if (module.default !== undefined) return module.default;
   const named = Object.values(module).filter((value) => typeof value === "object" && value !== null && "create" in value && "configSchema" in value);
   if (named.length === 1) return named[0];
   return kind === "source" ? module.source : module.cache;
+}
+
+/** A plugin's whole module, for the optional named exports beside its definition (a source's `backfill`). */
+export function importPluginModule(ref: PluginRef): Promise<Record<string, unknown>> {
+  return importPlugin(ref);
 }
 
 async function importPlugin(ref: PluginRef): Promise<Record<string, unknown>> {

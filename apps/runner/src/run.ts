@@ -58,15 +58,18 @@ export interface RunnerOptions {
   runId?: string;
   /** false: do not record the run in the spend ledger nor evaluate alerts (default true). */
   ops?: boolean;
+  /** false: do not append the chain to the profile's history (`--no-history`); default: the profile's `history`. */
+  history?: boolean;
 }
 
 /**
  * Exit codes: 0 a chain was written; 1 no source answered (or the strict policy refused what answered);
  * 2 the profile, the flags or a source's config is wrong (nothing is written); 3 the chain could not be
  * written (the summary is still printed); 4 a chain was written but an alert rule marked "fail" fired;
- * 130/143 interrupted by SIGINT/SIGTERM.
+ * 5 a `cache`/`history` command could not open its store; 6 `history show`: no snapshot with that id;
+ * 130/143 interrupted by SIGINT/SIGTERM. Appending to history never changes a run's code.
  */
-export const EXIT = { ok: 0, noSource: 1, usage: 2, output: 3, alert: 4, cacheUnavailable: 5, sigint: 130, sigterm: 143 } as const;
+export const EXIT = { ok: 0, noSource: 1, usage: 2, output: 3, alert: 4, cacheUnavailable: 5, snapshotNotFound: 6, sigint: 130, sigterm: 143 } as const;
 
 export interface RunnerOutcome {
   summary: RunSummary;

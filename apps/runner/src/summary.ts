@@ -4,6 +4,7 @@
  */
 import type { Attempt, ChainRequest, OptionsChain, RunResult } from "@nq/core";
 import type { WrittenOutputs } from "./outputs.js";
+import type { HistoryOutcome } from "./run-history.js";
 
 /** What one source was estimated to cost before buying, and what it spent. */
 export interface SourceSpend {
@@ -41,6 +42,8 @@ export interface RunSummary {
     /** Why the cache could not be opened (the run went on without it); null when it opened or was off by choice. */
     unavailable: string | null;
   };
+  /** Where the chain was appended to history (snapshot id and location), or why it was not. */
+  history?: HistoryOutcome;
   /** This run's id in the spend ledger and alerts. */
   runId?: string;
   /** Alerts fired by this run (each once per rule per window); see @nq/ops. */
@@ -163,7 +166,17 @@ export function renderSummary(summary: RunSummary): string {
       : "cache off";
   const estimated = summary.estimatedUsd > 0 ? ` (estimated ${usd(summary.estimatedUsd)})` : "";
   out.push(`Spend this run: ${usd(summary.spendUsd)} spent${estimated} · ${cache}`);
+  if (summary.history) out.push(`History: ${historyLine(summary.history)}`);
   return `${out.join("\n")}\n`;
+}
+
+function historyLine(history: HistoryOutcome): string {
+  if (history.written) {
+    const removed = history.removedByRetention ? ` · retention removed ${history.removedByRetention} older snapshot${history.removedByRetention === 1 ? "" : "s"}` : "";
+    return `snapshot ${history.snapshotId} in ${history.location}${removed}${history.error ? ` · ${history.error}` : ""}`;
+  }
+  if (history.error) return `NOT WRITTEN (${history.error})`;
+  return history.note ?? "not written";
 }
 
 function outcomeLabel(attempt: Attempt, answered: string | null): string {
