@@ -14,6 +14,8 @@ import {
   type ChainCacheEntry,
   type ChainCacheKey,
   type ChainCacheWrite,
+  type FetchClaim,
+  type FetchClaimOptions,
   type Logger,
   type ManagedChainCache,
   type OptionsChain,
@@ -23,6 +25,7 @@ import type { CacheDatabase, CacheEntryTable } from "./database-schema.js";
 import { cannotSetAsideError, openCacheDatabase, setAsideDamagedDatabase, unavailable, type DatabaseFileOptions, type OpenCacheDatabase } from "./database-file.js";
 import { diagnose, isDamagedDatabaseError } from "./diagnose.js";
 import { formatBytes, serializeChainWithin, sha256Hex } from "./entry-bytes.js";
+import { immediateTransaction, SqliteFetchClaims } from "./fetch-claims.js";
 import { CacheOperationError, CacheUnavailableError, describeError, type CacheOperation } from "./errors.js";
 import type { NativeSqliteDatabase } from "./native-driver.js";
 import { compressRaw, decompressRaw } from "./raw-payload.js";
@@ -48,6 +51,8 @@ export class SqliteChainCache implements ManagedChainCache {
   private closed = false;
   /** Set when the file was set aside and a fresh one could not be opened: every later call says why. */
   private broken: CacheUnavailableError | null = null;
+  /** Single flight for the processes sharing this file (./fetch-claims.ts). */
+  private readonly claims: SqliteFetchClaims;
 
   private constructor(
     private readonly options: SqliteChainCacheOptions,
@@ -57,6 +62,12 @@ export class SqliteChainCache implements ManagedChainCache {
     this.native = opened.native;
     this.fileIdentity = opened.fileIdentity;
     this.outdated = opened.outdated;
+    this.claims = new SqliteFetchClaims({
+      transact: (work) => this.guarded("write", () => immediateTransaction(this.db, this.native, work)),
+      get: (key, now) => this.get(key, now),
+      maxEntryBytes: options.maxEntryBytes,
+      log: options.log,
+    });
   }
 
   static async open(options: SqliteChainCacheOptions): Promise<SqliteChainCache> {
@@ -167,6 +178,15 @@ export class SqliteChainCache implements ManagedChainCache {
     );
   }
 
+  /**
+   * After a miss: one of the processes sharing this file loads the chain, the others wait for its entry
+   * (./fetch-claims.ts). A read-only or outdated file cannot hold claims, so its caller simply loads.
+   */
+  async claimFetch(key: ChainCacheKey, options: FetchClaimOptions): Promise<FetchClaim> {
+    if (this.readOnly || this.outdated) return { kind: "fetch", release: async () => {} };
+    return this.claims.claim(key, options);
+  }
+
   async stats(now: Date): Promise<CacheStats> {
     const nowIso = now.toISOString();
     // Inspection: never repairs, only reports (a damaged file fails here with what to do).
@@ -230,6 +250,8 @@ export class SqliteChainCache implements ManagedChainCache {
   /** Safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return;
+    // Before closing, so the rows are deleted while the connection is still open.
+    await this.claims.releaseAll().catch((error: unknown) => this.log.warn(`could not release this process's fetch claims in ${this.file}: ${describeError(error)}`));
     this.closed = true;
     await this.db.destroy();
   }
