@@ -45,6 +45,11 @@ export interface StartPostgresOptions {
   settings?: Record<string, string>;
   /** How long to wait for the server to accept connections; default 60 s. */
   startTimeoutMs?: number;
+  /**
+   * Also accept TLS: a self-signed certificate for 127.0.0.1 is made with openssl; `caFile` names it (the
+   * file a client trusts). Plain connections are still accepted.
+   */
+  tls?: boolean;
 }
 
 export interface PostgresServer {
@@ -57,6 +62,8 @@ export interface PostgresServer {
   readonly database: string;
   /** The folder holding the unix socket (and the data folder). */
   readonly directory: string;
+  /** With `tls: true`: the server's self-signed certificate, to trust as a CA. */
+  readonly caFile: string | null;
   /** The URL of another database on this server (created with `createDatabase`). */
   urlFor(database: string): string;
   /** Creates a database (a unique name unless given) and returns its URL. */
@@ -94,8 +101,15 @@ export async function startPostgresServer(options: StartPostgresOptions = {}): P
     chmodSync(directory, 0o700);
     runProgram(bin("initdb"), ["-D", dataDir, "-U", SUPERUSER, `--pwfile=${passwordFile}`, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync"], runAs);
     rmSync(passwordFile);
+    const settings = { ...(options.settings ?? {}) };
+    let caFile: string | null = null;
+    if (options.tls) {
+      caFile = join(directory, "server.crt");
+      makeSelfSignedCertificate(directory, runAs);
+      Object.assign(settings, { ssl: "on", ssl_cert_file: caFile, ssl_key_file: join(directory, "server.key") });
+    }
 
-    const started = await startOnFreePort(bin("postgres"), dataDir, directory, options.settings ?? {}, runAs, options.startTimeoutMs ?? 60_000, bin("pg_isready"));
+    const started = await startOnFreePort(bin("postgres"), dataDir, directory, settings, runAs, options.startTimeoutMs ?? 60_000, bin("pg_isready"));
     guard = started.guard;
     const port = started.port;
     const urlFor = (name: string) => `postgres://${SUPERUSER}:${password}@127.0.0.1:${port}/${encodeURIComponent(name)}`;
@@ -116,6 +130,7 @@ export async function startPostgresServer(options: StartPostgresOptions = {}): P
       password,
       database,
       directory,
+      caFile,
       urlFor,
       createDatabase,
       kill: () => {
@@ -179,6 +194,24 @@ function runProgram(program: string, args: string[], runAs: RunAs | null): void 
   if (result.error) throw new Error(`${program} could not run: ${result.error.message}`);
   if (result.status !== 0) {
     throw new Error(`${program} ${args[0] ?? ""} failed (exit ${result.status ?? result.signal}): ${(result.stderr || result.stdout).trim().slice(-2000)}`);
+  }
+}
+
+/** A key and a self-signed certificate for 127.0.0.1 in `directory`, readable by the server's user only. */
+function makeSelfSignedCertificate(directory: string, runAs: RunAs | null): void {
+  const key = join(directory, "server.key");
+  const cert = join(directory, "server.crt");
+  const result = spawnSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
+    { encoding: "utf8", timeout: 60_000 },
+  );
+  if (result.status !== 0) throw new Error(`openssl could not make a test certificate: ${(result.stderr || String(result.error)).trim().slice(-500)}`);
+  chmodSync(key, 0o600);
+  chmodSync(cert, 0o644);
+  if (runAs) {
+    chownSync(key, runAs.uid, runAs.gid);
+    chownSync(cert, runAs.uid, runAs.gid);
   }
 }
 
