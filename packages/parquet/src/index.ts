@@ -1,1 +1,18 @@
-export {};
+/**
+ * @nq/parquet — Databento DBN files to Parquet that DuckDB, Spark or any warehouse reads.
+ *
+ * Reading order: the converter (one DBN file → one Parquet file per CME trade date), its column
+ * conventions, then the daily chain table built from converted files.
+ */
+export {
+  convertDbnToParquet,
+  DEFAULT_ROW_GROUP_ROWS,
+  PARQUET_KV_METADATA,
+  type ConvertOptions,
+  type ConvertResult,
+  type ConvertedFile,
+} from "./convert.js";
+export { ParquetConvertError, type ParquetConvertErrorCode } from "./errors.js";
+export { recordColumns, type ColumnKind, type ColumnSpec, type RecordColumns } from "./columns.js";
+export { TradeDateClock } from "./trade-date.js";
+export { canonicalSymbol } from "./symbols.js";

@@ -1,0 +1,295 @@
+/**
+ * DBN file → Parquet files, one per CME trade date, written by DuckDB in one streaming pass.
+ *
+ * DuckDB pulls the records through a table function (`DbnColumnScan`), joins each row's symbol id to
+ * the symbols named in the file's metadata, and writes zstd-compressed Parquet partitioned by trade
+ * date into a temporary folder inside `outDir`. Only when DuckDB has finished every file are they
+ * fsynced and renamed to their final names, so a failed or interrupted conversion leaves no Parquet
+ * file under a final name (a previous run's complete files stay as they were).
+ */
+import { randomBytes } from "node:crypto";
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
+import { DuckDBInstance, DuckDBTableFunction, type DuckDBType, BIGINT, DATE, DECIMAL, INTEGER, SMALLINT, TIMESTAMP_NS, TINYINT, UBIGINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR } from "@duckdb/node-api";
+import { DbnDecodeError, schemaName, schemaRType, type Metadata, type ZstdBackend } from "@nq/dbn";
+import { KIND_SCAN_TYPE, projection, recordColumns, type RecordColumns } from "./columns.js";
+import { DbnColumnScan, readDbnMetadata } from "./dbn-scan.js";
+import { ParquetConvertError } from "./errors.js";
+import { SymbolTable } from "./symbols.js";
+import { dateOfDays, TradeDateClock } from "./trade-date.js";
+
+export interface ConvertOptions {
+  /** A `.dbn` or `.dbn.zst` file (zstd is detected from the bytes, not the name). */
+  input: string;
+  /** Files go to `<outDir>/<schema>/trade_date=<YYYY-MM-DD>/<fileStem>.parquet`. */
+  outDir: string;
+  /** Default: the input's name without `.dbn`/`.dbn.zst`. Two inputs of one schema need distinct stems. */
+  fileStem?: string;
+  /** Rows per Parquet row group (default 500,000: about 5–15 MB of zstd per column group of quotes). */
+  rowGroupRows?: number;
+  /** zstd level of the Parquet pages (default 3). */
+  compressionLevel?: number;
+  /**
+   * Parquet format version (default "v1": the widest reader support). "v2" writes DataPageV2 with
+   * DELTA encodings: smaller and faster to write, read by DuckDB, Arrow/pyarrow, Polars and Spark ≥ 3.3.
+   */
+  parquetVersion?: "v1" | "v2";
+  /** DuckDB worker threads (default 1: the conversion's own core). */
+  threads?: number;
+  /** DuckDB memory limit (default "512MB"); the write streams, so this bounds buffering only. */
+  memoryLimit?: string;
+  /** zstd decompression backend for @nq/dbn (default: its default, native when installed). */
+  zstdBackend?: ZstdBackend;
+}
+
+export interface ConvertedFile {
+  /** Absolute or outDir-relative path, as `outDir` was given. */
+  path: string;
+  /** Databento schema name, e.g. `mbp-1`, `definition`. */
+  schema: string;
+  /** CME trade date (YYYY-MM-DD) of every row in the file. */
+  tradeDate: string;
+  rows: number;
+  bytes: number;
+}
+
+export interface ConvertResult {
+  files: ConvertedFile[];
+  schema: string;
+  dataset: string;
+  /** DBN version of the input (columns follow that version's record layout). */
+  dbnVersion: number;
+  /** Rows written (= records of the schema's record type). */
+  rows: number;
+  /** Records of other types (symbol mappings, system or error messages): counted, not written. */
+  skippedRecords: number;
+  /** Decompressed DBN bytes read (metadata included). */
+  dbnBytes: number;
+  /** Bytes of the input file. */
+  inputBytes: number;
+}
+
+export const DEFAULT_ROW_GROUP_ROWS = 500_000;
+const SCAN_FUNCTION = "nq_dbn_scan";
+
+/** The key-value metadata every file carries, so a reader needs no README to interpret the columns. */
+export const PARQUET_KV_METADATA = {
+  nq_timestamps: "UTC nanoseconds since the epoch (TIMESTAMP(NANOS); DuckDB, which wrote it, keeps nanoseconds only without the isAdjustedToUTC flag)",
+  nq_prices: "DECIMAL(18,9): DBN's 1e-9 fixed-point integers unchanged; NULL where DBN has UNDEF_PRICE",
+  nq_trade_date: "CME trade date: America/Chicago, a session opening at 17:00 CT belongs to the next date",
+  nq_symbol: "raw symbol from the DBN metadata's symbology (instrument_id + UTC date); canonical_symbol from @nq/core where it reads it",
+} as const;
+
+/** Converts one DBN file to Parquet files per trade date; see the README for the columns. */
+export async function convertDbnToParquet(options: ConvertOptions): Promise<ConvertResult> {
+  const { input, outDir } = options;
+  let inputBytes: number;
+  try {
+    inputBytes = statSync(input).size;
+  } catch (error) {
+    throw new ParquetConvertError("bad_input", `${input}: cannot read the input file (${(error as Error).message})`, { cause: error });
+  }
+  const metadata = decoding(input, () => readDbnMetadata(input, options.zstdBackend));
+  const { schema, rtype, plan } = schemaOf(input, metadata);
+  const stem = options.fileStem ?? stemOf(input);
+  if (!/^[^/\\]+$/.test(stem) || stem.startsWith(".")) throw new ParquetConvertError("bad_input", `fileStem must be a plain file name, got ${JSON.stringify(stem)}`);
+
+  mkdirSync(outDir, { recursive: true });
+  const tmpDir = join(outDir, `.nq-parquet-${randomBytes(6).toString("hex")}.tmp`);
+  mkdirSync(tmpDir);
+  const symbols = new SymbolTable(metadata);
+  const scan = new DbnColumnScan({ path: input, rtype, plan, symbols, clock: new TradeDateClock(), ...(options.zstdBackend ? { zstdBackend: options.zstdBackend } : {}) });
+  let scanError: unknown = null;
+  const instance = await DuckDBInstance.create(":memory:", {
+    threads: String(options.threads ?? 1),
+    memory_limit: options.memoryLimit ?? "512MB",
+    temp_directory: join(tmpDir, "spill"),
+  });
+  try {
+    const connection = await instance.connect();
+    try {
+      await connection.run(`CREATE TABLE nq_symbols (id INTEGER, symbol VARCHAR, canonical_symbol VARCHAR)`);
+      if (symbols.entries.length > 0) {
+        const appender = await connection.createAppender("nq_symbols");
+        for (const entry of symbols.entries) {
+          appender.appendInteger(entry.id);
+          appender.appendVarchar(entry.symbol);
+          if (entry.canonical === null) appender.appendNull();
+          else appender.appendVarchar(entry.canonical);
+          appender.endRow();
+        }
+        appender.closeSync();
+      }
+      connection.registerTableFunction(
+        DuckDBTableFunction.create({
+          name: SCAN_FUNCTION,
+          bindFunction: (info) => {
+            for (const column of plan.columns) info.addResultColumn(column.name, duckType(KIND_SCAN_TYPE[column.kind]));
+            info.addResultColumn("symbol_id", INTEGER);
+            info.addResultColumn("trade_date", DATE);
+          },
+          initFunction: () => undefined,
+          mainFunction: (info, output) => {
+            if (scanError) {
+              output.rowCount = 0;
+              return;
+            }
+            try {
+              output.rowCount = scan.emit(output.chunk);
+            } catch (error) {
+              scanError = error;
+              output.rowCount = 0;
+              info.setError(error instanceof Error ? error.message : String(error));
+            }
+          },
+        }),
+      );
+      const partitions = join(tmpDir, "out");
+      const select = [
+        ...plan.columns.map((c) => projection(c, "s")),
+        `m.symbol`,
+        `m.canonical_symbol`,
+        `s.trade_date`,
+        `s.trade_date AS nq_partition`,
+      ].join(", ");
+      const kv = { ...PARQUET_KV_METADATA, nq_schema: schema, nq_dataset: metadata.dataset, nq_dbn_version: String(metadata.version), nq_source_file: basename(input) };
+      const copyOptions = [
+        "FORMAT parquet",
+        "COMPRESSION zstd",
+        `COMPRESSION_LEVEL ${integerOption(options.compressionLevel ?? 3, "compressionLevel", 1, 22)}`,
+        `ROW_GROUP_SIZE ${integerOption(options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS, "rowGroupRows", 1024, 1 << 30)}`,
+        `PARQUET_VERSION ${options.parquetVersion === "v2" ? "v2" : "v1"}`,
+        "PARTITION_BY (nq_partition)",
+        `KV_METADATA {${Object.entries(kv).map(([k, v]) => `${k}: ${sqlString(v)}`).join(", ")}}`,
+      ];
+      try {
+        await connection.run(
+          `COPY (SELECT ${select} FROM ${SCAN_FUNCTION}() s LEFT JOIN nq_symbols m ON s.symbol_id = m.id) TO ${sqlString(partitions)} (${copyOptions.join(", ")})`,
+        );
+      } catch (error) {
+        throw failure(input, scanError ?? error);
+      }
+      if (scanError) throw failure(input, scanError);
+      const files = publish(partitions, outDir, schema, stem, scan.rowsByTradeDay);
+      return {
+        files,
+        schema,
+        dataset: metadata.dataset,
+        dbnVersion: metadata.version,
+        rows: scan.rows,
+        skippedRecords: scan.skipped,
+        dbnBytes: scan.dbnBytes,
+        inputBytes,
+      };
+    } finally {
+      connection.closeSync();
+    }
+  } finally {
+    scan.close();
+    instance.closeSync();
+    rmSync(tmpDir, { recursive: true, force: true });
+  }
+}
+
+function decoding<T>(input: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    throw failure(input, error);
+  }
+}
+
+function failure(input: string, error: unknown): ParquetConvertError {
+  if (error instanceof ParquetConvertError) return error;
+  if (error instanceof DbnDecodeError) {
+    return new ParquetConvertError("bad_input", `${input}: not valid DBN (${error.code} at byte ${error.offset}): ${error.message}`, { cause: error });
+  }
+  return new ParquetConvertError("write_failed", `${input}: writing Parquet failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+}
+
+function schemaOf(input: string, metadata: Metadata): { schema: string; rtype: number; plan: RecordColumns } {
+  if (metadata.schema === null) {
+    throw new ParquetConvertError("mixed_schema", `${input}: the DBN metadata names no schema (a mixed-schema file); expected one schema per file, as Databento's batch files are`);
+  }
+  const schema = schemaName(metadata.schema);
+  if (schema === undefined) throw new ParquetConvertError("unsupported_schema", `${input}: unknown DBN schema code ${metadata.schema}`);
+  const rtype = schemaRType(metadata.schema);
+  try {
+    return { schema, rtype, plan: recordColumns(metadata.version, rtype) };
+  } catch (error) {
+    throw new ParquetConvertError("unsupported_schema", `${input}: schema ${schema} (DBN v${metadata.version}) has no Parquet table: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function stemOf(input: string): string {
+  return basename(input).replace(/\.zst$/i, "").replace(/\.dbn$/i, "") || "data";
+}
+
+/** Moves DuckDB's `nq_partition=<date>/data_N.parquet` files to their final names, each fsynced first. */
+function publish(partitions: string, outDir: string, schema: string, stem: string, rowsByDay: Map<number, number>): ConvertedFile[] {
+  const rowsByDate = new Map([...rowsByDay].map(([day, rows]) => [dateOfDays(day), rows]));
+  const files: ConvertedFile[] = [];
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(partitions).sort();
+  } catch {
+    entries = []; // no rows: DuckDB wrote no partition
+  }
+  const moves: { from: string; to: string; tradeDate: string }[] = [];
+  for (const entry of entries) {
+    const tradeDate = /^nq_partition=(\d{4}-\d{2}-\d{2})$/.exec(entry)?.[1];
+    if (!tradeDate) throw new ParquetConvertError("write_failed", `unexpected partition folder ${entry} from DuckDB`);
+    const parts = readdirSync(join(partitions, entry)).filter((f) => f.endsWith(".parquet")).sort();
+    parts.forEach((part, index) => {
+      const from = join(partitions, entry, part);
+      const dir = join(outDir, schema, `trade_date=${tradeDate}`);
+      const to = join(dir, `${stem}${parts.length > 1 ? `.${index}` : ""}.parquet`);
+      moves.push({ from, to, tradeDate });
+    });
+  }
+  for (const move of moves) syncFile(move.from);
+  for (const move of moves) {
+    const dir = join(move.to, "..");
+    mkdirSync(dir, { recursive: true });
+    renameSync(move.from, move.to);
+    syncFile(dir);
+    files.push({ path: move.to, schema, tradeDate: move.tradeDate, rows: rowsByDate.get(move.tradeDate) ?? 0, bytes: statSync(move.to).size });
+  }
+  return files;
+}
+
+function syncFile(path: string): void {
+  const fd = openSync(path, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function duckType(name: string): DuckDBType {
+  switch (name) {
+    case "UTINYINT": return UTINYINT;
+    case "TINYINT": return TINYINT;
+    case "USMALLINT": return USMALLINT;
+    case "SMALLINT": return SMALLINT;
+    case "UINTEGER": return UINTEGER;
+    case "INTEGER": return INTEGER;
+    case "UBIGINT": return UBIGINT;
+    case "BIGINT": return BIGINT;
+    case "DECIMAL(18,9)": return DECIMAL(18, 9);
+    case "TIMESTAMP_NS": return TIMESTAMP_NS;
+    case "VARCHAR": return VARCHAR;
+    default: throw new RangeError(`no DuckDB type for ${name}`);
+  }
+}
+
+function integerOption(value: number, name: string, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${name}: expected an integer in [${min}, ${max}], got ${value}`);
+  return value;
+}
+
+function sqlString(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+

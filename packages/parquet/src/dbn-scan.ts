@@ -1,0 +1,355 @@
+/**
+ * A synchronous, bounded reader that turns a DBN file's records into column buffers for DuckDB.
+ *
+ * DuckDB pulls data from a table function one chunk (2,048 rows) at a time and waits for the answer,
+ * so the reading here is synchronous: the file is read in pieces, zstd is inflated one block at a
+ * time by @nq/dbn's bounded `ZstdStreamDecoder` (native libzstd when @nq/dbn has it, fzstd
+ * otherwise), and @nq/dbn's `DbnParser` hands each record's bytes to a visitor that copies the fields
+ * into per-column buffers. A piece is only read when fewer than one chunk of rows is waiting, so the
+ * buffers hold at most one chunk plus one inflated block of records, whatever the file's size.
+ *
+ * Fixed-width fields are copied byte for byte (DBN and DuckDB are both little-endian, and DuckDB's
+ * DECIMAL(18,9) and TIMESTAMP_NS are int64 underneath), with the DBN null sentinels turned into
+ * DuckDB nulls.
+ */
+import { closeSync, openSync, readSync } from "node:fs";
+import duckdb from "@duckdb/node-bindings";
+import { DbnParser, isZstd, ZstdStreamDecoder, type Metadata, type ZstdBackend } from "@nq/dbn";
+import { isNullable, KIND_WIDTH, type ColumnKind, type RecordColumns } from "./columns.js";
+import { ParquetConvertError } from "./errors.js";
+import { NO_SYMBOL, type SymbolTable } from "./symbols.js";
+import type { TradeDateClock } from "./trade-date.js";
+
+/** DuckDB's vector size: rows per chunk a table function returns. */
+export const CHUNK_ROWS = 2048;
+const READ_BYTES = 256 * 1024;
+const TWO_32 = 4_294_967_296;
+
+const KIND_CODE: Record<ColumnKind, number> = {
+  u8: 1, i8: 1, char: 1, u16: 2, i16: 2, u32: 4, i32: 4, qty32: 5, u64: 8, i64: 8, px: 9, qty64: 11, ts: 10, cstr: 0,
+};
+
+/** Reads DBN metadata only (the records behind it are not visited). */
+export function readDbnMetadata(path: string, zstdBackend?: ZstdBackend): Metadata {
+  const source = new ByteSource(path, zstdBackend);
+  let metadata: Metadata | null = null;
+  const parser = new DbnParser((m) => (metadata = m), () => false);
+  parser.holdRecords = true;
+  try {
+    for (;;) {
+      const piece = source.next();
+      if (piece === null) break;
+      parser.push(piece);
+      if (metadata) return metadata;
+    }
+    parser.finish();
+  } finally {
+    source.close();
+  }
+  throw new ParquetConvertError("bad_input", `${path}: the input ended before its DBN metadata was complete`);
+}
+
+/** File bytes, inflated when the file is zstd (detected from the magic bytes), one bounded piece at a time. */
+class ByteSource {
+  private readonly fd: number;
+  private readonly buffer = new Uint8Array(READ_BYTES);
+  private zstd: ZstdStreamDecoder | null = null;
+  private pieces: Iterator<Uint8Array> | null = null;
+  private started = false;
+  private eof = false;
+  /** Compressed bytes read from the file. */
+  bytesRead = 0;
+
+  constructor(
+    readonly path: string,
+    private readonly zstdBackend?: ZstdBackend,
+  ) {
+    this.fd = openSync(path, "r");
+  }
+
+  /** The next decompressed piece, or null at the end of the file. */
+  next(): Uint8Array | null {
+    for (;;) {
+      if (this.pieces) {
+        const step = this.pieces.next();
+        if (!step.done) return step.value;
+        this.pieces = null;
+      }
+      if (this.eof) return null;
+      const n = readSync(this.fd, this.buffer, 0, READ_BYTES, null);
+      this.bytesRead += n;
+      if (n === 0) this.eof = true;
+      const chunk = this.buffer.slice(0, n);
+      if (!this.started) {
+        this.started = true;
+        if (n >= 4 && isZstd(chunk)) this.zstd = new ZstdStreamDecoder(this.zstdBackend ? { backend: this.zstdBackend } : {});
+      }
+      if (!this.zstd) {
+        if (n === 0) return null;
+        return chunk;
+      }
+      this.pieces = this.zstd.decode(chunk, this.eof)[Symbol.iterator]();
+    }
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+export interface ScanOptions {
+  path: string;
+  rtype: number;
+  plan: RecordColumns;
+  symbols: SymbolTable;
+  clock: TradeDateClock;
+  zstdBackend?: ZstdBackend;
+}
+
+/** The scan's columns in DuckDB: the record's own, then `symbol_id` (INTEGER) and `trade_date` (DATE). */
+export class DbnColumnScan {
+  readonly rowsByTradeDay = new Map<number, number>();
+  /** Records of other rtypes (symbol mappings, system messages, …): counted, not written. */
+  skipped = 0;
+  rows = 0;
+  private readonly source: ByteSource;
+  private readonly parser: DbnParser;
+  private readonly offsets: Int32Array;
+  private readonly codes: Uint8Array;
+  private readonly widths: Uint8Array;
+  private readonly cstrSizes: Int32Array;
+  private capacity = CHUNK_ROWS * 8;
+  private pending = 0;
+  private buffers: ArrayBuffer[] = [];
+  private u8: Uint8Array[] = [];
+  private u16: Uint16Array[] = [];
+  private u32: Uint32Array[] = [];
+  private valid: (Uint8Array | null)[] = [];
+  private strings: (string[] | null)[] = [];
+  private symbolIds = new Int32Array(this.capacity);
+  private tradeDays = new Int32Array(this.capacity);
+  private readonly validityBits = new Uint8Array(CHUNK_ROWS / 8);
+  private readonly text = new TextDecoder();
+  private finished = false;
+
+  constructor(private readonly options: ScanOptions) {
+    const columns = options.plan.columns;
+    this.offsets = Int32Array.from(columns, (c) => c.offset);
+    this.codes = Uint8Array.from(columns, (c) => KIND_CODE[c.kind]);
+    this.widths = Uint8Array.from(columns, (c) => KIND_WIDTH[c.kind]);
+    this.cstrSizes = Int32Array.from(columns, (c) => (c.kind === "cstr" ? c.size : 0));
+    this.allocate(this.capacity);
+    this.source = new ByteSource(options.path, options.zstdBackend);
+    this.parser = new DbnParser(
+      () => undefined,
+      (view, offset, rtype, _byteLength, bytes) => {
+        if (rtype !== options.rtype) this.skipped++;
+        else this.addRecord(view, offset, bytes);
+      },
+    );
+  }
+
+  /** Compressed (file) bytes read so far. */
+  get bytesRead(): number {
+    return this.source.bytesRead;
+  }
+
+  /** Decompressed DBN bytes parsed so far. */
+  get dbnBytes(): number {
+    return this.parser.position;
+  }
+
+  private allocate(capacity: number): void {
+    const columns = this.options.plan.columns;
+    const old = { buffers: this.buffers, strings: this.strings, valid: this.valid, symbolIds: this.symbolIds, tradeDays: this.tradeDays };
+    this.buffers = columns.map((_, i) => new ArrayBuffer(capacity * this.widths[i]!));
+    this.u8 = this.buffers.map((b) => new Uint8Array(b));
+    this.u16 = this.buffers.map((b, i) => new Uint16Array(b, 0, this.widths[i]! >= 2 ? (capacity * this.widths[i]!) / 2 : 0));
+    this.u32 = this.buffers.map((b, i) => new Uint32Array(b, 0, this.widths[i]! >= 4 ? (capacity * this.widths[i]!) / 4 : 0));
+    this.valid = columns.map((c) => (isNullable(c.kind) ? new Uint8Array(capacity) : null));
+    this.strings = columns.map((c, i) => (c.kind === "cstr" ? (old.strings[i] ?? []) : null));
+    this.symbolIds = new Int32Array(capacity);
+    this.tradeDays = new Int32Array(capacity);
+    if (old.buffers.length > 0) {
+      const n = this.pending;
+      this.buffers.forEach((_, i) => this.u8[i]!.set(new Uint8Array(old.buffers[i]!, 0, n * this.widths[i]!)));
+      this.valid.forEach((v, i) => v?.set(old.valid[i]!.subarray(0, n)));
+      this.symbolIds.set(old.symbolIds.subarray(0, n));
+      this.tradeDays.set(old.tradeDays.subarray(0, n));
+    }
+    this.capacity = capacity;
+  }
+
+  private addRecord(view: DataView, offset: number, bytes: Uint8Array): void {
+    if (this.pending === this.capacity) this.allocate(this.capacity * 2);
+    const row = this.pending++;
+    const codes = this.codes;
+    const offsets = this.offsets;
+    for (let c = 0; c < codes.length; c++) {
+      const at = offset + offsets[c]!;
+      switch (codes[c]) {
+        case 1:
+          this.u8[c]![row] = bytes[at]!;
+          break;
+        case 2:
+          this.u16[c]![row] = view.getUint16(at, true);
+          break;
+        case 4:
+          this.u32[c]![row] = view.getUint32(at, true);
+          break;
+        case 5: {
+          const v = view.getUint32(at, true);
+          this.u32[c]![row] = v;
+          this.valid[c]![row] = v === 0x7fffffff ? 0 : 1;
+          break;
+        }
+        case 8: {
+          const words = this.u32[c]!;
+          words[2 * row] = view.getUint32(at, true);
+          words[2 * row + 1] = view.getUint32(at + 4, true);
+          break;
+        }
+        case 9: {
+          const words = this.u32[c]!;
+          const lo = view.getUint32(at, true);
+          const hi = view.getUint32(at + 4, true) | 0;
+          words[2 * row] = lo;
+          words[2 * row + 1] = hi;
+          const isNull = lo === 0xffffffff && hi === 0x7fffffff;
+          this.valid[c]![row] = isNull ? 0 : 1;
+          // DECIMAL(18,9) holds |raw| < 1e18: the high word of 1e18 is 232,830,643.
+          if (!isNull && (hi > 232_830_642 || hi < -232_830_643)) this.checkPriceRange(c, lo, hi);
+          break;
+        }
+        case 11: {
+          const words = this.u32[c]!;
+          const lo = view.getUint32(at, true);
+          const hi = view.getUint32(at + 4, true);
+          words[2 * row] = lo;
+          words[2 * row + 1] = hi;
+          this.valid[c]![row] = lo === 0xffffffff && hi === 0x7fffffff ? 0 : 1;
+          break;
+        }
+        case 10: {
+          const words = this.u32[c]!;
+          const lo = view.getUint32(at, true);
+          const hi = view.getUint32(at + 4, true);
+          words[2 * row] = lo;
+          words[2 * row + 1] = hi;
+          const isNull = lo === 0xffffffff && hi === 0xffffffff;
+          if (!isNull && hi >= 0x80000000) throw new ParquetConvertError("out_of_range", `${this.options.path}: column ${this.options.plan.columns[c]!.name}: timestamp ${BigInt(hi) * 2n ** 32n + BigInt(lo)} ns is beyond 2262-04-11, the last instant an int64 ns timestamp holds`);
+          this.valid[c]![row] = isNull ? 0 : 1;
+          break;
+        }
+        default: {
+          const size = this.cstrSizes[c]!;
+          let end = at;
+          const limit = at + size;
+          while (end < limit && bytes[end] !== 0) end++;
+          this.strings[c]![row] = this.text.decode(bytes.subarray(at, end));
+        }
+      }
+    }
+    const tsAt = offset + this.options.plan.indexTsOffset;
+    let lo = view.getUint32(tsAt, true);
+    let hi = view.getUint32(tsAt + 4, true);
+    if (lo === 0xffffffff && hi === 0xffffffff) {
+      // No ts_recv: date the record by ts_event, as Databento's index timestamp does.
+      lo = view.getUint32(offset + 8, true);
+      hi = view.getUint32(offset + 12, true);
+      if (lo === 0xffffffff && hi === 0xffffffff) {
+        throw new ParquetConvertError("bad_input", `${this.options.path}: record ${this.parser.recordCount} has neither ts_recv nor ts_event, so it has no trade date`);
+      }
+    }
+    const ns = hi * TWO_32 + lo;
+    const day = this.options.clock.daysAt(Math.floor(ns / 1e6));
+    this.tradeDays[row] = day;
+    this.rowsByTradeDay.set(day, (this.rowsByTradeDay.get(day) ?? 0) + 1);
+    this.symbolIds[row] = this.options.symbols.idAt(view.getUint32(offset + 4, true), ns);
+    this.rows++;
+  }
+
+  private checkPriceRange(c: number, lo: number, hi: number): void {
+    const raw = BigInt.asIntN(64, (BigInt(hi >>> 0) << 32n) | BigInt(lo));
+    if (raw < 1_000_000_000_000_000_000n && raw > -1_000_000_000_000_000_000n) return;
+    throw new ParquetConvertError(
+      "out_of_range",
+      `${this.options.path}: column ${this.options.plan.columns[c]!.name}: price ${raw} (1e-9 units) does not fit DECIMAL(18,9) (|price| < 1e9)`,
+    );
+  }
+
+  /** Reads until at least one chunk of rows waits, or the input ends. */
+  private fill(): void {
+    while (this.pending < CHUNK_ROWS && !this.finished) {
+      const piece = this.source.next();
+      if (piece === null) {
+        this.parser.finish();
+        this.finished = true;
+        break;
+      }
+      this.parser.push(piece);
+    }
+  }
+
+  /**
+   * Writes the next rows (at most CHUNK_ROWS) into DuckDB's output chunk and returns how many; 0 at
+   * the end. Column order: the plan's columns, then symbol_id and trade_date.
+   */
+  emit(chunk: duckdb.DataChunk): number {
+    this.fill();
+    const n = Math.min(this.pending, CHUNK_ROWS);
+    if (n === 0) return 0;
+    const columns = this.options.plan.columns;
+    for (let c = 0; c < columns.length; c++) {
+      const vector = duckdb.data_chunk_get_vector(chunk, c);
+      const strings = this.strings[c];
+      if (strings) {
+        for (let i = 0; i < n; i++) duckdb.vector_assign_string_element(vector, i, strings[i]!);
+        strings.splice(0, n);
+        continue;
+      }
+      duckdb.copy_data_to_vector(vector, 0, this.buffers[c]!, 0, n * this.widths[c]!);
+      const valid = this.valid[c];
+      if (valid) this.writeValidity(vector, valid, n);
+    }
+    const symbolVector = duckdb.data_chunk_get_vector(chunk, columns.length);
+    duckdb.copy_data_to_vector(symbolVector, 0, this.symbolIds.buffer, 0, n * 4);
+    this.writeValidity(symbolVector, null, n);
+    duckdb.copy_data_to_vector(duckdb.data_chunk_get_vector(chunk, columns.length + 1), 0, this.tradeDays.buffer, 0, n * 4);
+    this.shift(n);
+    return n;
+  }
+
+  /** Null bits for a nullable column (or, with `valid` null, for symbol ids equal to NO_SYMBOL). */
+  private writeValidity(vector: duckdb.Vector, valid: Uint8Array | null, n: number): void {
+    const bits = this.validityBits;
+    let allValid = true;
+    bits.fill(0);
+    for (let i = 0; i < n; i++) {
+      const ok = valid ? valid[i] === 1 : this.symbolIds[i] !== NO_SYMBOL;
+      if (ok) bits[i >> 3]! |= 1 << (i & 7);
+      else allValid = false;
+    }
+    if (allValid) return;
+    duckdb.vector_ensure_validity_writable(vector);
+    duckdb.copy_data_to_vector_validity(vector, 0, bits.buffer, 0, Math.ceil(n / 64) * 8);
+  }
+
+  private shift(n: number): void {
+    const rest = this.pending - n;
+    if (rest > 0) {
+      for (let c = 0; c < this.buffers.length; c++) {
+        const w = this.widths[c]!;
+        if (w > 0) this.u8[c]!.copyWithin(0, n * w, this.pending * w);
+        this.valid[c]?.copyWithin(0, n, this.pending);
+      }
+      this.symbolIds.copyWithin(0, n, this.pending);
+      this.tradeDays.copyWithin(0, n, this.pending);
+    }
+    this.pending = rest;
+  }
+
+  close(): void {
+    this.source.close();
+  }
+}
