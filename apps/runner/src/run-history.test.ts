@@ -89,7 +89,7 @@ describe("appending a run's chain to history", () => {
       }),
     );
     expect(await outcome).toMatchObject({ written: false, snapshotId: null, error: "the history store could not be opened: cannot open /ro/history.db: EACCES" });
-    expect(logs).toContainEqual(expect.objectContaining({ level: "warn", source: "history", message: expect.stringMatching(/^history not written: .*EACCES/) }));
+    expect(logs).toContainEqual(expect.objectContaining({ level: "warn", source: "history", message: expect.stringMatching(/^not written: .*EACCES/) }));
   });
 
   it("a plugin whose create returns something else (a cache): named, closed, not used", async () => {

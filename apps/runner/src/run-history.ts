@@ -136,7 +136,7 @@ export async function recordChainInHistory(input: RecordChainInput): Promise<His
     outcome.location = history.location;
   } catch (error) {
     outcome.error = `the history store could not be opened: ${messageOf(error)}`;
-    log.warn(`history not written: ${outcome.error}`);
+    log.warn(`not written: ${outcome.error}`);
     return outcome;
   }
   try {
@@ -145,7 +145,7 @@ export async function recordChainInHistory(input: RecordChainInput): Promise<His
     outcome.snapshotId = snapshot.id;
   } catch (error) {
     outcome.error = `the chain could not be appended to ${history.location}: ${messageOf(error)}`;
-    log.warn(`history not written: ${outcome.error}`);
+    log.warn(`not written: ${outcome.error}`);
   }
   const retention = { ...(history.retention ?? {}), ...input.found.retention };
   if (outcome.written && (retention.maxAgeDays !== undefined || retention.maxSnapshotsPerProfile !== undefined)) {
@@ -153,7 +153,7 @@ export async function recordChainInHistory(input: RecordChainInput): Promise<His
       outcome.removedByRetention = await history.applyRetention(retention, input.now());
     } catch (error) {
       outcome.error = `the snapshot was appended, but the retention policy could not be applied: ${messageOf(error)}`;
-      log.warn(`history: ${outcome.error}`);
+      log.warn(outcome.error);
     }
   }
   await history.close().catch((error: unknown) => log.warn(`could not close the history store: ${messageOf(error)}`));
