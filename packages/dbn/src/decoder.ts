@@ -6,7 +6,7 @@ import { layoutFor } from "./records/registry.js";
 import type { DbnRecord } from "./records/types.js";
 import { upgradeRecord } from "./records/upgrade.js";
 import { DbnDecodeError } from "./errors.js";
-import { DEFAULT_ZSTD_BACKEND, isZstd, zstdDecompressStream, ZstdStreamDecoder, type ZstdBackend } from "./zstd.js";
+import { isZstd, zstdDecompressStream, ZstdStreamDecoder, type ZstdBackend, type ZstdBackendName, type ZstdOptions } from "./zstd.js";
 
 export interface DecodeOptions extends ParserOptions {
   /**
@@ -16,8 +16,17 @@ export interface DecodeOptions extends ParserOptions {
   upgrade?: boolean;
   /** Input compression: detected from the first bytes by default. */
   compression?: "auto" | "zstd" | "none";
-  /** zstd implementation; default: node:zlib where the runtime has zstd, else fzstd. */
-  zstdBackend?: ZstdBackend;
+  /**
+   * zstd implementation, or its name ("zstd-napi"/"native", "fzstd", "node:zlib"). Default:
+   * DEFAULT_ZSTD_BACKEND — NQ_DBN_ZSTD_BACKEND if set, else zstd-napi when its addon loads,
+   * else node:zlib where the runtime has zstd, else fzstd.
+   */
+  zstdBackend?: ZstdBackend | ZstdBackendName;
+  /**
+   * Largest zstd window accepted, in bytes (default MAX_ZSTD_WINDOW, 128 MiB). A frame declaring
+   * more is refused before anything is allocated for it; raise only for trusted input.
+   */
+  maxZstdWindow?: number;
 }
 
 export interface DecodeResult {
@@ -61,7 +70,11 @@ export function readRecord(view: DataView, bytes: Uint8Array, offset: number, by
 }
 
 /** Decompressed byte chunks of any input; zstd is detected from the magic unless forced. */
-export async function* decompressedChunks(input: DbnInput, compression: DecodeOptions["compression"] = "auto", backend: ZstdBackend = DEFAULT_ZSTD_BACKEND): AsyncGenerator<Uint8Array> {
+export async function* decompressedChunks(
+  input: DbnInput,
+  compression: DecodeOptions["compression"] = "auto",
+  zstdOptions?: ZstdBackend | ZstdOptions,
+): AsyncGenerator<Uint8Array> {
   const source = inputChunks(input);
   let zstd = compression === "zstd" ? true : compression === "none" ? false : undefined;
   let head: Uint8Array = new Uint8Array(0);
@@ -78,7 +91,7 @@ export async function* decompressedChunks(input: DbnInput, compression: DecodeOp
     if (head.length > 0) yield head;
     yield* source;
   }
-  if (zstd) yield* zstdDecompressStream(all(), backend);
+  if (zstd) yield* zstdDecompressStream(all(), zstdOptions);
   else yield* all();
 }
 
@@ -98,7 +111,7 @@ export class DbnDecoder implements AsyncIterable<DbnRecord> {
   private rest: Uint8Array = EMPTY;
 
   constructor(input: DbnInput, options: DecodeOptions = {}) {
-    this.chunks = decompressedChunks(input, options.compression, options.zstdBackend);
+    this.chunks = decompressedChunks(input, options.compression, { backend: options.zstdBackend, maxWindow: options.maxZstdWindow });
     this.parser = new DbnParser(
       (metadata) => {
         this.metadataValue = options.upgrade ? upgradeMetadata(metadata) : metadata;
@@ -287,13 +300,14 @@ export async function visitDbn(input: DbnInput, visitor: RecordVisitor, options?
 
 /**
  * Pushes an in-memory buffer through `parser`, decompressing zstd block by block so the parser
- * consumes each block's output before the next is inflated (the synchronous paths always use the
- * bounded fzstd decoder: a one-shot native decompression would hold the whole output).
+ * consumes each block's output before the next is inflated (the synchronous paths use the bounded
+ * ZstdStreamDecoder: libzstd when zstd-napi is the backend, else fzstd; never a one-shot
+ * decompression, which would hold the whole output).
  */
 function pushAll(parser: DbnParser, bytes: Uint8Array, options: DecodeOptions): void {
   const compression = options.compression ?? "auto";
   if (compression === "zstd" || (compression === "auto" && isZstd(bytes))) {
-    for (const piece of new ZstdStreamDecoder().decode(bytes, true)) {
+    for (const piece of new ZstdStreamDecoder({ backend: options.zstdBackend, maxWindow: options.maxZstdWindow }).decode(bytes, true)) {
       parser.push(piece);
       if (parser.stopped) return;
     }

@@ -111,6 +111,11 @@ export interface HostileCase {
   code: DbnDecodeErrorCode | null;
   /** Expected error offset, when it is fixed. */
   offset?: number;
+  /**
+   * Expected code when libzstd decompresses (zstd-napi), when it differs: the cases aimed at
+   * fzstd's cost are valid zstd, which libzstd decodes quickly, leaving only the DBN problem.
+   */
+  nativeCode?: DbnDecodeErrorCode | null;
 }
 
 /** RLE blocks of 128 KiB each (4 input bytes apiece) of `byte`, until `size` input bytes. */
@@ -182,6 +187,7 @@ export const HOSTILE_CASES: HostileCase[] = [
       return out;
     },
     code: "corrupt_zstd",
+    nativeCode: "bad_magic",
   },
   {
     // Item 2 (fzstd cost): empty frames, each declaring a 128 MiB window.
@@ -195,6 +201,7 @@ export const HOSTILE_CASES: HostileCase[] = [
       return out;
     },
     code: "corrupt_zstd",
+    nativeCode: "truncated",
   },
   {
     // Item 3: a prelude declaring a 4 GB metadata length, followed by filler.

@@ -59,7 +59,8 @@ export { recordToJson, recordsToJson, metadataToJson, type MetadataJsonOptions }
 export type { TextOptions } from "./text/options.js";
 export { formatPrice, formatTimestamp, formatDate } from "./text/format.js";
 
-// zstd: pluggable decompression (node:zlib where available, else fzstd), WASM compression.
+// zstd: pluggable decompression (native zstd-napi when installed, node:zlib where available,
+// else fzstd), WASM compression.
 export {
   isZstd,
   zstdDecompress,
@@ -70,11 +71,17 @@ export {
   FZSTD_FRAME_FACTOR,
   FZSTD_BACKEND,
   DEFAULT_ZSTD_BACKEND,
+  nativeZstdBackend,
   nodeZlibZstdBackend,
+  zstdBackendNamed,
+  resolveZstdBackend,
   type ZstdBackend,
+  type ZstdBackendName,
+  type ZstdOptions,
+  type ZstdStreamContext,
 } from "./zstd.js";
 export { zstdCompress } from "./zstd-compress.js";
-export { parseFrameHeader, ZstdFrameWalker, MAX_ZSTD_WINDOW, MAX_ZSTD_BLOCK, type ZstdFrameHeader, type ZstdUnit } from "./zstd-frames.js";
+export { parseFrameHeader, describeBytes, ZstdFrameWalker, MAX_ZSTD_WINDOW, MAX_ZSTD_BLOCK, type ZstdFrameHeader, type ZstdUnit } from "./zstd-frames.js";
 
 // The format: constants and enums, record types and guards, per-version layouts.
 export * from "./constants.js";

@@ -4,7 +4,11 @@ import { DbnDecodeError } from "./errors.js";
 // decompressor: the decoder checks every frame header itself and hands the decompressor one block
 // at a time, so no backend ever sees a window it must not allocate or runs ahead of the parser.
 
-/** The largest window accepted: 128 MiB, the reference `zstd -d` default (`--memory=128MB`). */
+/**
+ * The largest window accepted by default: 128 MiB, the reference `zstd -d` default
+ * (`--memory=128MB`), which also admits `zstd --long` (window log 27) files. Raise it per decode
+ * with the `maxZstdWindow` option, for trusted input only: the decompressor allocates the window.
+ */
 export const MAX_ZSTD_WINDOW = 128 * 1024 * 1024;
 /** A block never regenerates more than this (RFC 8878 Block_Maximum_Size upper bound). */
 export const MAX_ZSTD_BLOCK = 128 * 1024;
@@ -31,11 +35,25 @@ function readLE(bytes: Uint8Array, at: number, n: number): number {
   return value;
 }
 
+/** `bytes` for people: "2147483648 bytes (2 GiB)". */
+export function describeBytes(bytes: number): string {
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = "";
+  for (const next of units) {
+    if (value < 1024) break;
+    value /= 1024;
+    unit = next;
+  }
+  return unit ? `${bytes} bytes (${Number(value.toFixed(2))} ${unit})` : `${bytes} bytes`;
+}
+
 /**
  * Parses and validates the zstd frame header at `at` (the magic already checked). Returns null
- * when `bytes` ends before the header does. `offset` is the absolute input offset of `at`.
+ * when `bytes` ends before the header does. `offset` is the absolute input offset of `at`. A
+ * window (or, for a single-segment frame, a content size) above `maxWindow` is refused.
  */
-export function parseFrameHeader(bytes: Uint8Array, at: number, offset: number): ZstdFrameHeader | null {
+export function parseFrameHeader(bytes: Uint8Array, at: number, offset: number, maxWindow = MAX_ZSTD_WINDOW): ZstdFrameHeader | null {
   if (bytes.length < at + 5) return null;
   const descriptor = bytes[at + 4]!;
   const fcsFlag = descriptor >> 6;
@@ -62,12 +80,13 @@ export function parseFrameHeader(bytes: Uint8Array, at: number, offset: number):
   if (dictionaryId !== 0) {
     throw new DbnDecodeError("corrupt_zstd", offset + 5, `zstd frame needs dictionary ${dictionaryId}; dictionaries are not supported`);
   }
-  if (windowSize > MAX_ZSTD_WINDOW) {
-    const what = singleSegment ? "single-segment frame content size" : "window size";
+  if (windowSize > maxWindow) {
+    const what = singleSegment ? "a single-segment content size (its window)" : "a window";
     throw new DbnDecodeError(
       "corrupt_zstd",
       offset + 5,
-      `zstd ${what} ${windowSize} bytes exceeds the ${MAX_ZSTD_WINDOW}-byte maximum (reference zstd refuses it too)`,
+      `zstd frame declares ${what} of ${describeBytes(windowSize)}; at most ${describeBytes(maxWindow)} is allowed ` +
+        `(option maxZstdWindow; reference zstd refuses above 128 MiB by default too)`,
     );
   }
   return { headerSize, windowSize, singleSegment, contentSize, dictionaryId, checksum };
@@ -103,6 +122,9 @@ export class ZstdFrameWalker {
 
   /** Total compressed bytes fed so far. */
   fed = 0;
+
+  /** `maxWindow`: the largest frame window accepted (see MAX_ZSTD_WINDOW). */
+  constructor(readonly maxWindow = MAX_ZSTD_WINDOW) {}
 
   /** Adds a chunk; call `next()` until it returns undefined before feeding more. */
   feed(chunk: Uint8Array): void {
@@ -151,7 +173,7 @@ export class ZstdFrameWalker {
         const size = 5 + (d & 0x20 ? 0 : 1) + ((d & 3) === 3 ? 4 : d & 3) + (d >> 6 === 0 ? (d & 0x20 ? 1 : 0) : 1 << (d >> 6));
         const whole = this.take(size);
         if (!whole) return undefined;
-        const header = parseFrameHeader(whole.bytes, whole.at, at)!;
+        const header = parseFrameHeader(whole.bytes, whole.at, at, this.maxWindow)!;
         this.frame = header;
         this.state = "block";
         return { kind: "frame", header, bytes: this.done(), offset: at };

@@ -1,6 +1,8 @@
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { Transform } from "node:stream";
 import { Decompress } from "fzstd";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   createMetadata,
   DbnDecodeError,
@@ -10,13 +12,19 @@ import {
   encodeDbn,
   FZSTD_BACKEND,
   isZstd,
+  nativeZstdBackend,
   nodeZlibZstdBackend,
+  zstdBackendNamed,
   RType,
   Schema,
   zstdCompress,
+  parseFrameHeader,
+  zstdDecompress,
+  ZstdStreamDecoder,
   type DbnRecordV3,
   type ZstdBackend,
 } from "./index.js";
+import { HAVE_FIXTURES, listFixtures, readFixture, SKIP_REASON } from "./fixtures.test-support.js";
 
 // A Transform-based backend built on fzstd exercises the same streaming plumbing node:zlib's
 // zstd uses on Node ≥ 22.15, which this Node 20 toolchain cannot run.
@@ -63,9 +71,10 @@ async function* chunked(bytes: Uint8Array, size: number) {
 }
 
 describe("zstd backends", () => {
-  it("uses node:zlib only where the runtime has zstd", () => {
-    const native = nodeZlibZstdBackend();
-    expect(DEFAULT_ZSTD_BACKEND.name).toBe(native ? "node:zlib" : "fzstd");
+  it("picks zstd-napi when its addon loads, else node:zlib where the runtime has zstd, else fzstd", () => {
+    const forced = process.env.NQ_DBN_ZSTD_BACKEND;
+    const expected = forced ? zstdBackendNamed(forced).name : (nativeZstdBackend() ?? nodeZlibZstdBackend() ?? FZSTD_BACKEND).name;
+    expect(DEFAULT_ZSTD_BACKEND.name).toBe(expected);
   });
 
   it("detects zstd and skippable frames", () => {
@@ -125,6 +134,253 @@ describe("zstd truncation", () => {
         expect(error).toBeInstanceOf(DbnDecodeError);
         expect((error as DbnDecodeError).code).toBe("truncated");
         expect((error as DbnDecodeError).offset).toBe(bytes.length);
+      }
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The native backend (zstd-napi) against fzstd: the same bytes must give the same outcome.
+
+const NATIVE = nativeZstdBackend();
+const NO_NATIVE = "zstd-napi's addon is not built here (optional dependency): native backend tests skipped";
+if (!NATIVE) console.warn(NO_NATIVE);
+const BACKENDS: ZstdBackend[] = NATIVE ? [FZSTD_BACKEND, NATIVE] : [FZSTD_BACKEND];
+
+/** The outcome of one decode: records, or the error's class, code, offset and message. */
+interface Outcome {
+  records?: unknown[];
+  error?: { name: string; code: string; offset: number; message: string; partial: number | undefined };
+}
+
+function describeError(error: unknown): Outcome {
+  if (!(error instanceof DbnDecodeError)) throw error;
+  return { error: { name: error.name, code: error.code, offset: error.offset, message: error.message, partial: error.partial?.records.length } };
+}
+
+/** Decodes `bytes` with `backend` three ways (sync, one chunk, 1000-byte chunks); all must agree. */
+async function outcome(bytes: Uint8Array, backend: ZstdBackend, options: { maxZstdWindow?: number } = {}): Promise<Outcome> {
+  const all: Outcome[] = [];
+  try {
+    all.push({ records: decodeDbnSync(bytes, { zstdBackend: backend, ...options }).records });
+  } catch (error) {
+    all.push(describeError(error));
+  }
+  for (const size of [bytes.length || 1, 1000]) {
+    all.push(await decodeDbn(chunked(bytes, size), { zstdBackend: backend, ...options }).then((r) => ({ records: r.records }), describeError));
+  }
+  // How many records precede an error inside a frame may depend on the chunking (libzstd streams
+  // a raw block out as it arrives); the error itself may not.
+  const withoutPartial = (o: Outcome) => (o.error ? { error: { ...o.error, partial: undefined } } : o);
+  expect(withoutPartial(all[1]!)).toEqual(withoutPartial(all[0]!));
+  expect(withoutPartial(all[2]!)).toEqual(withoutPartial(all[0]!));
+  return all[0]!;
+}
+
+const MiB = 1024 * 1024;
+const body = encodeDbn({ metadata: createMetadata({ dataset: "GLBX.MDP3", schema: Schema.Trades }), records: records.slice(0, 50) });
+
+/** A zstd frame header written by hand (RFC 8878 §3.1.1.1): 4-byte content size when given. */
+function header(descriptorWindow: number, contentSize?: number): Uint8Array {
+  const out = [0x28, 0xb5, 0x2f, 0xfd, contentSize === undefined ? 0x00 : 0x80, descriptorWindow];
+  if (contentSize !== undefined) for (let i = 0, v = contentSize; i < 4; i++, v = Math.floor(v / 256)) out.push(v % 256);
+  return Uint8Array.from(out);
+}
+
+/** `bytes` as one last raw block. */
+function lastRawBlock(bytes: Uint8Array): Uint8Array {
+  const b = bytes.length * 8 + 1;
+  return Buffer.concat([Uint8Array.from([b & 0xff, (b >> 8) & 0xff, (b >> 16) & 0xff]), bytes]);
+}
+
+const skippable = (n: number) => Buffer.concat([Uint8Array.from([0x5a, 0x2a, 0x4d, 0x18, n, 0, 0, 0]), new Uint8Array(n).fill(7)]);
+
+describe("native backend (zstd-napi)", () => {
+  it.skipIf(!NATIVE)("is chosen by name, and an unknown or unavailable name is a clear error", () => {
+    expect(zstdBackendNamed("native").name).toBe("zstd-napi");
+    expect(zstdBackendNamed("zstd-napi").createContext).toBeTypeOf("function");
+    expect(zstdBackendNamed("fzstd")).toBe(FZSTD_BACKEND);
+    expect(() => zstdBackendNamed("zlib")).toThrow('unknown zstd backend "zlib"');
+    if (!nodeZlibZstdBackend()) expect(() => zstdBackendNamed("node:zlib")).toThrow("has no zlib zstd");
+  });
+
+  it("is undefined, not an error, when the addon is absent or is not zstd-napi", () => {
+    const missing = () => {
+      throw Object.assign(new Error("Cannot find module 'zstd-napi/binding'"), { code: "MODULE_NOT_FOUND" });
+    };
+    expect(nativeZstdBackend(missing)).toBeUndefined();
+    expect(nativeZstdBackend(() => ({}))).toBeUndefined();
+  });
+
+  it.skipIf(!NATIVE)("decodes our encoder's files, multi-frame, in any chunking, exactly as fzstd does", async () => {
+    const expected = decodeDbnSync(file).records;
+    for (const backend of BACKENDS) {
+      for (const size of [1, 7, 4096, multiFrame.length]) {
+        expect((await decodeDbn(chunked(multiFrame, size), { zstdBackend: backend })).records).toEqual(expected);
+      }
+      expect(decodeDbnSync(multiFrame, { zstdBackend: backend }).records).toEqual(expected);
+      expect(zstdDecompress(multiFrame, backend)).toEqual(file);
+    }
+  });
+
+  it.skipIf(!NATIVE)("never hands out more than one 128 KiB block per piece, and yields before decompressing more", () => {
+    const big = encodeDbn({ metadata: createMetadata({ dataset: "GLBX.MDP3", schema: Schema.Trades }), records: Array.from({ length: 40 }, () => records).flat() });
+    const zst = zstdCompress(big, 19);
+    const decoder = new ZstdStreamDecoder({ backend: NATIVE! });
+    expect(decoder.backendName).toBe("zstd-napi");
+    const pieces = decoder.decode(zst, true);
+    const first = pieces.next();
+    expect(first.done).toBe(false);
+    expect((first.value as Uint8Array).length).toBeLessThanOrEqual(128 * 1024);
+    let total = (first.value as Uint8Array).length;
+    for (const piece of pieces) {
+      expect(piece.length).toBeLessThanOrEqual(128 * 1024);
+      total += piece.length;
+    }
+    expect(total).toBe(big.length);
+  });
+});
+
+describe("hostile zstd headers: the same outcome with every backend", () => {
+  const cases: [string, Uint8Array, Partial<NonNullable<Outcome["error"]>> & { records?: number }][] = [
+    // Window descriptor 0xA8: exponent 21 → 2^31 bytes, which fzstd would otherwise trust.
+    ["a declared 2 GiB window", Buffer.concat([header(0xa8), lastRawBlock(body)]), { code: "corrupt_zstd", offset: 5 }],
+    ["a declared 2^41 window (descriptor 0xF8)", Buffer.concat([header(0xf8), lastRawBlock(body)]), { code: "corrupt_zstd", offset: 5 }],
+    ["a single-segment frame declaring 4 GiB of content", Buffer.concat([Uint8Array.from([0x28, 0xb5, 0x2f, 0xfd, 0xe0, 0, 0, 0, 0, 1, 0, 0, 0]), lastRawBlock(body)]), { code: "corrupt_zstd", offset: 5 }],
+    ["a frame declaring 3 GiB of content it does not have", Buffer.concat([header(0x58, 3 * 1024 * MiB), lastRawBlock(body)]), { code: "corrupt_zstd" }],
+    ["a frame cut inside its last block", Buffer.concat([header(0x58), lastRawBlock(body)]).subarray(0, 100), { code: "truncated", offset: 100 }],
+    ["a frame cut inside its header", multiFrame.subarray(0, 5), { code: "truncated", offset: 5 }],
+    ["garbage after a whole frame", Buffer.concat([zstdCompress(body), Buffer.from("not zstd at all")]), { code: "corrupt_zstd", records: 50 }],
+    ["a reserved block type", Buffer.concat([header(0x58), Uint8Array.from([0x07, 0, 0])]), { code: "corrupt_zstd", offset: 6 }],
+  ];
+
+  it.skipIf(!NATIVE).each(cases)("%s", async (_name, bytes, expected) => {
+    const [fzstd, native] = await Promise.all(BACKENDS.map((backend) => outcome(bytes, backend)));
+    for (const got of [fzstd!, native!]) {
+      expect(got.error).toBeDefined();
+      expect(got.error!.name).toBe("DbnDecodeError");
+      expect(got.error!.code).toBe(expected.code);
+      if (expected.offset !== undefined) expect(got.error!.offset).toBe(expected.offset);
+      if (expected.records !== undefined) expect(got.error!.partial).toBe(expected.records);
+    }
+    // Structural problems are found by the frame walker, before either decompressor: identical
+    // errors. A content-size mismatch is found by each decompressor in its own words.
+    if (!_name.includes("content it does not have")) expect(native!.error).toEqual(fzstd!.error);
+    else for (const got of [fzstd!, native!]) expect(got.error!.message).toMatch(/^corrupt zstd data: /);
+  });
+
+  it("the window error says what was declared and what is allowed", async () => {
+    const got = await outcome(Buffer.concat([header(0xa8), lastRawBlock(body)]), FZSTD_BACKEND);
+    expect(got.error!.message).toBe(
+      "zstd frame declares a window of 2147483648 bytes (2 GiB); at most 134217728 bytes (128 MiB) is allowed " +
+        "(option maxZstdWindow; reference zstd refuses above 128 MiB by default too) (at byte offset 5)",
+    );
+    const lowered = await outcome(Buffer.concat([header(0x58), lastRawBlock(body)]), FZSTD_BACKEND, { maxZstdWindow: MiB });
+    expect(lowered.error!.message).toContain("a window of 2097152 bytes (2 MiB); at most 1048576 bytes (1 MiB) is allowed");
+    await expect(decodeDbn([multiFrame], { maxZstdWindow: 5 })).rejects.toThrow("maxZstdWindow must be an integer number of bytes >= 1024");
+  });
+
+  it.skipIf(!NATIVE)("skippable frames before, between and after frames are skipped by both", async () => {
+    const third = Math.floor(body.length / 3);
+    const bytes = Buffer.concat([skippable(3), zstdCompress(body.subarray(0, third)), skippable(0), skippable(200), zstdCompress(body.subarray(third)), skippable(9)]);
+    const [fzstd, native] = await Promise.all(BACKENDS.map((backend) => outcome(bytes, backend)));
+    expect(fzstd!.records).toHaveLength(50);
+    expect(native).toEqual(fzstd);
+  });
+
+  it.skipIf(!NATIVE)("a window above the default is refused by both, and decoded by zstd-napi once allowed", async () => {
+    // Descriptor 0x90: 2^28 = 256 MiB, declared by a frame whose content is tiny.
+    const bytes = Buffer.concat([header(0x90), lastRawBlock(body)]);
+    const [fzstd, native] = await Promise.all(BACKENDS.map((backend) => outcome(bytes, backend)));
+    expect(native!.error).toEqual(fzstd!.error);
+    expect(native!.error!.message).toContain("268435456 bytes (256 MiB)");
+    const raised = await outcome(bytes, NATIVE!, { maxZstdWindow: 256 * MiB });
+    expect(raised.records).toHaveLength(50);
+    // fzstd allocates and moves a whole 256 MiB window per block: its cost meter refuses it.
+    const slow = await outcome(bytes, FZSTD_BACKEND, { maxZstdWindow: 256 * MiB });
+    expect(slow.error!.message).toContain("too costly for fzstd");
+  });
+});
+
+describe("when the addon is absent", () => {
+  it("the package falls back to fzstd (addon made unloadable in a fresh module graph)", async () => {
+    vi.resetModules();
+    vi.doMock("node:module", async (importOriginal) => {
+      const real = await importOriginal<typeof import("node:module")>();
+      const createRequire = (from: string | URL) => {
+        const require = real.createRequire(from);
+        return Object.assign((id: string) => {
+          if (id.startsWith("zstd-napi")) throw Object.assign(new Error(`Cannot find module '${id}'`), { code: "MODULE_NOT_FOUND" });
+          return require(id);
+        }, require);
+      };
+      return { ...real, createRequire, default: { ...real, createRequire } };
+    });
+    const saved = process.env.NQ_DBN_ZSTD_BACKEND;
+    delete process.env.NQ_DBN_ZSTD_BACKEND;
+    try {
+      const fresh = await import("./index.js");
+      expect(fresh.nativeZstdBackend()).toBeUndefined();
+      expect(fresh.DEFAULT_ZSTD_BACKEND.name).toBe(nodeZlibZstdBackend() ? "node:zlib" : "fzstd");
+      expect((await fresh.decodeDbn(chunked(multiFrame, 999))).records).toEqual(decodeDbnSync(file).records);
+      expect(fresh.decodeDbnSync(multiFrame).records).toHaveLength(500);
+      expect(() => fresh.zstdBackendNamed("native")).toThrow("optional dependency zstd-napi is not installed or its addon did not build or load");
+      // Forcing the missing backend by environment is an error at first use, not a silent fallback.
+      process.env.NQ_DBN_ZSTD_BACKEND = "native";
+      vi.resetModules();
+      const forced = await import("./index.js");
+      expect(forced.DEFAULT_ZSTD_BACKEND.name).toBe("native (unavailable)");
+      expect(() => forced.decodeDbnSync(multiFrame)).toThrow("NQ_DBN_ZSTD_BACKEND=native: zstd backend");
+    } finally {
+      if (saved === undefined) delete process.env.NQ_DBN_ZSTD_BACKEND;
+      else process.env.NQ_DBN_ZSTD_BACKEND = saved;
+      vi.doUnmock("node:module");
+      vi.resetModules();
+    }
+  });
+
+  it("NQ_DBN_ZSTD_BACKEND=fzstd forces fzstd even where zstd-napi loads", async () => {
+    const saved = process.env.NQ_DBN_ZSTD_BACKEND;
+    process.env.NQ_DBN_ZSTD_BACKEND = "fzstd";
+    vi.resetModules();
+    try {
+      const fresh = await import("./index.js");
+      expect(fresh.DEFAULT_ZSTD_BACKEND.name).toBe("fzstd");
+    } finally {
+      if (saved === undefined) delete process.env.NQ_DBN_ZSTD_BACKEND;
+      else process.env.NQ_DBN_ZSTD_BACKEND = saved;
+      vi.resetModules();
+    }
+  });
+});
+
+describe("real files decode identically with both backends", () => {
+  const zstdFixtures = listFixtures().filter((f) => f.zstd);
+  it.skipIf(!HAVE_FIXTURES || !NATIVE)(`Databento's .zst fixtures (${HAVE_FIXTURES ? "shared folder" : SKIP_REASON})`, async () => {
+    expect(zstdFixtures.length).toBeGreaterThan(10);
+    for (const fixture of zstdFixtures) {
+      const bytes = readFixture(fixture.name);
+      const options = { fragment: fixture.fragment, version: fixture.version };
+      const viaFzstd = decodeDbnSync(bytes, { ...options, zstdBackend: FZSTD_BACKEND });
+      const viaNative = await decodeDbn(chunked(bytes, 4093), { ...options, zstdBackend: NATIVE! });
+      expect(viaNative, fixture.name).toEqual(viaFzstd);
+      expect(zstdDecompress(bytes, NATIVE!), fixture.name).toEqual(zstdDecompress(bytes, FZSTD_BACKEND));
+    }
+  });
+
+  const ZSTD_CLI = "/usr/bin/zstd";
+  it.skipIf(!existsSync(ZSTD_CLI) || !NATIVE)(`files written by the zstd command-line tool, checksummed, --long=27 included (needs ${ZSTD_CLI})`, () => {
+    for (const flags of [["-3"], ["-19", "--long=27"]]) {
+      // From stdin the size is unknown, so zstd keeps the whole 2^27 window --long asks for.
+      const zst = new Uint8Array(execFileSync(ZSTD_CLI, ["-q", "-c", ...flags], { input: file }));
+      expect(parseFrameHeader(zst, 0, 0)!.windowSize).toBe(flags.includes("--long=27") ? 128 * MiB : 2 * MiB);
+      expect(decodeDbnSync(zst, { zstdBackend: NATIVE! }).records).toEqual(decodeDbnSync(file).records);
+      if (flags.includes("--long=27")) {
+        // A 128 MiB window: within the bound, but fzstd's cost meter refuses it at its first
+        // block (it moves the whole window per block); libzstd decodes it.
+        expect(() => decodeDbnSync(zst, { zstdBackend: FZSTD_BACKEND })).toThrow("too costly for fzstd");
+      } else {
+        expect(decodeDbnSync(zst, { zstdBackend: FZSTD_BACKEND }).records).toEqual(decodeDbnSync(file).records);
       }
     }
   });

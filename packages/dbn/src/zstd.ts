@@ -1,8 +1,9 @@
 import * as zlib from "node:zlib";
+import { createRequire } from "node:module";
 import type { Transform } from "node:stream";
 import { Decompress } from "fzstd";
 import { DbnDecodeError } from "./errors.js";
-import { ZstdFrameWalker, type ZstdFrameHeader, type ZstdUnit } from "./zstd-frames.js";
+import { MAX_ZSTD_BLOCK, MAX_ZSTD_WINDOW, ZstdFrameWalker, type ZstdFrameHeader, type ZstdUnit } from "./zstd-frames.js";
 
 /** True when `bytes` starts with a zstd frame or a zstd skippable frame. */
 export function isZstd(bytes: Uint8Array): boolean {
@@ -12,14 +13,37 @@ export function isZstd(bytes: Uint8Array): boolean {
 }
 
 /**
- * A zstd decompressor. Either `createTransform` (a Node Transform stream, e.g. node:zlib's) or
- * fzstd's synchronous push decoder is used for streaming; `decompressSync` for whole buffers.
+ * A synchronous streaming decompression context with `ZSTD_decompressStream` semantics: it
+ * consumes some of `src`, writes at most `dst.length` bytes, and returns
+ * `[hint, produced, consumed]`, `hint` being 0 once a frame is fully decoded and flushed.
+ */
+export interface ZstdStreamContext {
+  decompressStream(dst: Uint8Array, src: Uint8Array): [number, number, number];
+}
+
+/**
+ * A zstd decompressor. For streaming, `createContext` (a native libzstd context, used
+ * synchronously) is preferred, then `createTransform` (a Node Transform stream, e.g.
+ * node:zlib's), else fzstd's synchronous push decoder; `decompressSync` for whole buffers.
  */
 export interface ZstdBackend {
   readonly name: string;
   decompressSync(bytes: Uint8Array): Uint8Array;
   /** A streaming decompressor; undefined means "use the built-in fzstd push decoder". */
   createTransform?: () => Transform;
+  /** A native streaming context refusing windows above `maxWindow` bytes itself too. */
+  createContext?: (maxWindow: number) => ZstdStreamContext;
+}
+
+/** Names accepted by the `zstdBackend` option and the NQ_DBN_ZSTD_BACKEND variable. */
+export type ZstdBackendName = "fzstd" | "zstd-napi" | "native" | "node:zlib";
+
+/** Options shared by every zstd entry point. */
+export interface ZstdOptions {
+  /** A backend or its name; default DEFAULT_ZSTD_BACKEND. */
+  backend?: ZstdBackend | ZstdBackendName;
+  /** Largest frame window accepted, in bytes (default MAX_ZSTD_WINDOW, 128 MiB). */
+  maxWindow?: number;
 }
 
 /**
@@ -29,18 +53,47 @@ export interface ZstdBackend {
  */
 export const FZSTD_BACKEND: ZstdBackend = {
   name: "fzstd",
-  decompressSync: (bytes) => {
-    const parts = new ZstdStreamDecoder().push(bytes, true);
-    if (parts.length === 1) return parts[0]!;
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let offset = 0;
-    for (const part of parts) {
-      out.set(part, offset);
-      offset += part.length;
-    }
-    return out;
-  },
+  decompressSync: (bytes) => concatAll(new ZstdStreamDecoder({ backend: FZSTD_BACKEND }).push(bytes, true)),
 };
+
+/** The slice of zstd-napi's low-level binding used here (`zstd-napi/binding`, libzstd's DCtx). */
+interface ZstdNapiBinding {
+  DCtx: new () => ZstdStreamContext & { setParameter(parameter: number, value: number): void };
+  DParameter: { windowLogMax: number };
+}
+
+// createRequire rather than an import: the addon is an optional dependency, loaded synchronously
+// (no top-level await, so the package stays require()-able) and allowed to be absent.
+const requireOptional = createRequire(import.meta.url);
+
+/**
+ * libzstd through the `zstd-napi` addon (an optional dependency, compiled from source on
+ * install): the reference C decoder, several times faster than fzstd. Undefined when the addon
+ * is not installed or does not load; `load` is replaceable for tests.
+ */
+export function nativeZstdBackend(load: () => unknown = () => requireOptional("zstd-napi/binding")): ZstdBackend | undefined {
+  let binding: ZstdNapiBinding;
+  try {
+    binding = load() as ZstdNapiBinding;
+    if (typeof binding?.DCtx !== "function" || typeof binding.DParameter?.windowLogMax !== "number") return undefined;
+  } catch {
+    return undefined;
+  }
+  const backend: ZstdBackend = {
+    name: "zstd-napi",
+    createContext: (maxWindow) => {
+      const context = new binding.DCtx();
+      // libzstd's own bound, behind the frame walker's exact one: window logs 10..31.
+      const log = Math.min(31, Math.max(10, Math.ceil(Math.log2(maxWindow))));
+      context.setParameter(binding.DParameter.windowLogMax, log);
+      return context;
+    },
+    // Through the bounded streaming decoder: zstd-napi's own one-shot `decompress` allocates the
+    // declared content size up front, which a hostile header sets to petabytes.
+    decompressSync: (bytes) => concatAll(new ZstdStreamDecoder({ backend }).push(bytes, true)),
+  };
+  return backend;
+}
 
 type ZlibWithZstd = typeof zlib & {
   createZstdDecompress?: () => Transform;
@@ -59,8 +112,67 @@ export function nodeZlibZstdBackend(): ZstdBackend | undefined {
   return { name: "node:zlib", decompressSync: (bytes) => new Uint8Array(once(bytes)), createTransform: () => create() };
 }
 
-/** The backend used when none is given: node:zlib when the runtime has zstd, else fzstd. */
-export const DEFAULT_ZSTD_BACKEND: ZstdBackend = nodeZlibZstdBackend() ?? FZSTD_BACKEND;
+const NATIVE_ZSTD_BACKEND = nativeZstdBackend();
+
+/**
+ * The backend called `name`. Throws a plain Error naming the cause when that backend is not
+ * available here (zstd-napi not installed or not built; node:zlib without zstd before Node 22.15).
+ */
+export function zstdBackendNamed(name: string): ZstdBackend {
+  switch (name) {
+    case "fzstd":
+      return FZSTD_BACKEND;
+    case "native":
+    case "zstd-napi":
+      if (NATIVE_ZSTD_BACKEND) return NATIVE_ZSTD_BACKEND;
+      throw new Error(`zstd backend "${name}" is not available: the optional dependency zstd-napi is not installed or its addon did not build or load`);
+    case "node:zlib": {
+      const backend = nodeZlibZstdBackend();
+      if (backend) return backend;
+      throw new Error(`zstd backend "node:zlib" is not available: Node ${process.versions.node} has no zlib zstd (Node >= 22.15 does)`);
+    }
+    default:
+      throw new Error(`unknown zstd backend "${name}": expected fzstd, zstd-napi (alias native) or node:zlib`);
+  }
+}
+
+/**
+ * The backend chosen automatically: NQ_DBN_ZSTD_BACKEND when set (fzstd, zstd-napi/native,
+ * node:zlib; an unavailable one is an error at first use, not a silent fallback), else zstd-napi
+ * when its addon loads, else node:zlib when the runtime has zstd, else fzstd.
+ */
+function chooseDefaultBackend(): ZstdBackend {
+  const forced = process.env.NQ_DBN_ZSTD_BACKEND?.trim();
+  if (forced) {
+    try {
+      return zstdBackendNamed(forced);
+    } catch (error) {
+      const fail = (): never => {
+        throw new Error(`NQ_DBN_ZSTD_BACKEND=${forced}: ${(error as Error).message}`);
+      };
+      return { name: `${forced} (unavailable)`, decompressSync: fail, createContext: fail };
+    }
+  }
+  return NATIVE_ZSTD_BACKEND ?? nodeZlibZstdBackend() ?? FZSTD_BACKEND;
+}
+
+/** The backend used when none is given (see chooseDefaultBackend: zstd-napi, node:zlib, fzstd). */
+export const DEFAULT_ZSTD_BACKEND: ZstdBackend = chooseDefaultBackend();
+
+/** Resolves a backend given by object, by name or not at all. */
+export function resolveZstdBackend(backend: ZstdBackend | string | undefined): ZstdBackend {
+  if (backend === undefined) return DEFAULT_ZSTD_BACKEND;
+  return typeof backend === "string" ? zstdBackendNamed(backend) : backend;
+}
+
+function zstdOptions(options: ZstdBackend | ZstdOptions | undefined): { backend: ZstdBackend; maxWindow: number } {
+  const given: ZstdOptions = options === undefined ? {} : "decompressSync" in options ? { backend: options } : options;
+  const maxWindow = given.maxWindow ?? MAX_ZSTD_WINDOW;
+  if (!Number.isSafeInteger(maxWindow) || maxWindow < 1024) {
+    throw new RangeError(`maxZstdWindow must be an integer number of bytes >= 1024, got ${String(given.maxWindow)}`);
+  }
+  return { backend: resolveZstdBackend(given.backend), maxWindow };
+}
 
 /** A decompressor failure inside a frame the walker found whole: always corrupt data. */
 function zstdFailure(error: unknown, offset: number): DbnDecodeError {
@@ -104,21 +216,57 @@ class FrameCount {
   }
 }
 
+/** Output buffer size for a native context: one block, so it runs at most 128 KiB ahead. */
+const NATIVE_OUTPUT = MAX_ZSTD_BLOCK;
+/** Checked input is handed to a native context once it may regenerate this much… */
+const NATIVE_BATCH_OUTPUT = 1024 * 1024;
+/** …or once this much of it is waiting. */
+const NATIVE_BATCH_INPUT = 64 * 1024;
+
 /**
- * Bounded streaming zstd decoder (fzstd underneath). Frame headers are checked here first
- * (window ≤ 128 MiB, no dictionary, content size honoured); fzstd is then given one whole block
- * at a time, and `decode` yields each block's output before the next block is decompressed. So
- * the output waiting for its consumer never exceeds a few blocks (fzstd holds back frames shorter
- * than 18 bytes: at most 4 blocks of 128 KiB), whatever the compression ratio.
+ * Bounded streaming zstd decoder, synchronous: libzstd when the backend has a native context
+ * (zstd-napi), fzstd otherwise (a Transform-only backend such as node:zlib gets fzstd here).
+ * Frame headers are checked here first (window ≤ maxWindow, no dictionary, content size
+ * honoured), and the output is yielded in pieces of at most one block (128 KiB), each before
+ * more is decompressed. fzstd is given one whole block at a time (it holds back frames shorter
+ * than 18 bytes: at most 4 blocks); libzstd is given the checked input in runs of up to a frame
+ * end and writes into a 128 KiB buffer, so the output waiting for its consumer never exceeds a
+ * few blocks, whatever the compression ratio.
  */
 export class ZstdStreamDecoder {
-  private readonly walker = new ZstdFrameWalker();
+  private readonly walker: ZstdFrameWalker;
+  /** The native context, or null for fzstd. */
+  private readonly native: ZstdStreamContext | null;
   private inner: Decompress | null = null;
   private count: FrameCount | null = null;
   private out: Uint8Array[] = [];
   /** Bytes fzstd has allocated or moved for its windows so far (see FZSTD_WORK_ALLOWANCE). */
   private work = 0;
   private produced = 0;
+  /** Native path: absolute input offset up to which the context has been fed. */
+  private nativeFed = 0;
+  /** Native path: absolute end of the last unit the walker accepted. */
+  private checkedEnd = 0;
+  /**
+   * Native path: where the current frame starts. libzstd does not say where in its input it
+   * found a problem, so its errors carry this offset (the same in every chunking).
+   */
+  private frameOffset = 0;
+  /** Native path: the most the checked, unfed blocks may regenerate. */
+  private pendingOutput = 0;
+  /** Native path: the output buffer being filled, and how full it is. */
+  private dst: Uint8Array = new Uint8Array(0);
+  private fill = 0;
+
+  /** The backend actually decompressing (fzstd unless the given one has a native context). */
+  readonly backendName: string;
+
+  constructor(options: ZstdOptions = {}) {
+    const { backend, maxWindow } = zstdOptions(options);
+    this.walker = new ZstdFrameWalker(maxWindow);
+    this.native = backend.createContext ? backend.createContext(maxWindow) : null;
+    this.backendName = this.native ? backend.name : FZSTD_BACKEND.name;
+  }
 
   /** Total compressed bytes fed so far. */
   get consumed(): number {
@@ -131,6 +279,11 @@ export class ZstdStreamDecoder {
    * calling `decode` again.
    */
   *decode(chunk: Uint8Array, final = false): Generator<Uint8Array> {
+    if (this.native) {
+      yield* this.decodeNative(this.native, chunk);
+      if (final) this.walker.end();
+      return;
+    }
     this.walker.feed(chunk);
     for (let unit = this.walker.next(); unit; unit = this.walker.next()) {
       try {
@@ -154,6 +307,82 @@ export class ZstdStreamDecoder {
   }
 
   /**
+   * The native path. libzstd only ever sees input the walker has accepted — except the start of
+   * a unit cut by the chunk's end, which it merely buffers (the walker checks a frame header
+   * and a block header before the bytes after them are fed). Input is fed in runs ending at frame
+   * ends, so each frame's output is counted against its own declared content size; on a
+   * structural error everything before the bad unit is decoded and yielded first.
+   */
+  private *decodeNative(context: ZstdStreamContext, chunk: Uint8Array): Generator<Uint8Array> {
+    const chunkStart = this.walker.fed;
+    this.walker.feed(chunk);
+    for (;;) {
+      let unit: ZstdUnit | undefined;
+      try {
+        unit = this.walker.next();
+      } catch (error) {
+        if (this.checkedEnd > this.nativeFed) yield* this.feedNative(context, chunk.subarray(this.nativeFed - chunkStart, this.checkedEnd - chunkStart));
+        throw error;
+      }
+      if (!unit) break;
+      this.checkedEnd = unit.offset + unit.bytes.length;
+      if (unit.kind === "frame") {
+        this.count = new FrameCount(unit.header);
+        this.frameOffset = unit.offset;
+      }
+      if (unit.kind === "block") this.pendingOutput += unit.maxOutput;
+      // Checked input is fed in batches, not only at frame ends, so a consumer that stops early
+      // (a parser error) stops the walk too, however large the chunk.
+      if (unit.kind === "block" && (this.pendingOutput >= NATIVE_BATCH_OUTPUT || this.checkedEnd - this.nativeFed >= NATIVE_BATCH_INPUT)) {
+        yield* this.feedNative(context, chunk.subarray(this.nativeFed - chunkStart, this.checkedEnd - chunkStart));
+      }
+      if (unit.kind === "end") {
+        // A frame ending inside bytes fed with the previous chunk was fed whole already.
+        if (this.checkedEnd > this.nativeFed) yield* this.feedNative(context, chunk.subarray(this.nativeFed - chunkStart, this.checkedEnd - chunkStart));
+        this.count!.end(unit.offset);
+        this.count = null;
+      }
+    }
+    const end = chunkStart + chunk.length;
+    if (end > this.nativeFed) yield* this.feedNative(context, chunk.subarray(this.nativeFed - chunkStart));
+  }
+
+  /** Feeds `input` (the bytes at `nativeFed`) to the context, yielding its output as it comes. */
+  private *feedNative(context: ZstdStreamContext, input: Uint8Array): Generator<Uint8Array> {
+    this.nativeFed += input.length;
+    this.pendingOutput = 0;
+    let rest = input;
+    for (;;) {
+      if (this.fill === this.dst.length) {
+        this.dst = new Uint8Array(NATIVE_OUTPUT);
+        this.fill = 0;
+      }
+      const room = this.dst.length - this.fill;
+      let produced: number;
+      let consumed: number;
+      try {
+        [, produced, consumed] = context.decompressStream(this.dst.subarray(this.fill), rest);
+      } catch (error) {
+        throw zstdFailure(error, this.frameOffset);
+      }
+      rest = rest.subarray(consumed);
+      if (produced > 0) {
+        // The piece handed out is never written again: later output goes after it, or to a new buffer.
+        const piece = this.dst.subarray(this.fill, this.fill + produced);
+        this.fill += produced;
+        this.count?.add(produced, this.frameOffset);
+        this.produced += produced;
+        yield piece;
+      }
+      // Done when the input is used up and the context had room to spare (nothing left to flush).
+      if (rest.length === 0 && produced < room) return;
+      if (produced === 0 && consumed === 0 && rest.length > 0) {
+        throw new DbnDecodeError("corrupt_zstd", this.frameOffset, "corrupt zstd data: the native decompressor made no progress");
+      }
+    }
+  }
+
+  /**
    * fzstd allocates each frame's whole window and moves the whole window once per block, so a
    * stream of tiny blocks (or tiny frames) in a large window costs time out of all proportion to
    * its size. That work is metered: past a fixed allowance it may not exceed 256× the output.
@@ -165,7 +394,7 @@ export class ZstdStreamDecoder {
         "corrupt_zstd",
         unit.offset,
         `zstd stream too costly for fzstd: ${this.work} bytes of window work for ${this.produced} bytes of output ` +
-          `(tiny blocks or frames in a ${window}-byte window); a node:zlib backend has no such limit`,
+          `(tiny blocks or frames in a ${window}-byte window); the zstd-napi and node:zlib backends have no such limit`,
       );
     }
   }
@@ -251,16 +480,17 @@ const TRANSFORM_BATCH_OUTPUT = 128 * 1024;
  * their output is yielded before more is decompressed, so memory is bounded by the block size,
  * not by the compression ratio.
  */
-export async function* zstdDecompressStream(source: AsyncIterable<Uint8Array>, backend: ZstdBackend = DEFAULT_ZSTD_BACKEND): AsyncGenerator<Uint8Array> {
-  if (!backend.createTransform) {
-    const decoder = new ZstdStreamDecoder();
+export async function* zstdDecompressStream(source: AsyncIterable<Uint8Array>, options?: ZstdBackend | ZstdOptions): AsyncGenerator<Uint8Array> {
+  const { backend, maxWindow } = zstdOptions(options);
+  if (backend.createContext || !backend.createTransform) {
+    const decoder = new ZstdStreamDecoder({ backend, maxWindow });
     for await (const chunk of source) yield* decoder.decode(chunk);
     yield* decoder.decode(new Uint8Array(0), true);
     return;
   }
   // Input errors (a missing file, a reset socket) surface as themselves: only the walker's and
   // the backend's failures become DbnDecodeErrors.
-  const walker = new ZstdFrameWalker();
+  const walker = new ZstdFrameWalker(maxWindow);
   const feed = new TransformFeed(backend);
   let count: FrameCount | null = null;
   let batch: ZstdUnit[] = [];
@@ -310,6 +540,7 @@ export async function* zstdDecompressStream(source: AsyncIterable<Uint8Array>, b
 }
 
 function concatAll(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
   for (const part of parts) {
@@ -323,10 +554,11 @@ function concatAll(parts: Uint8Array[]): Uint8Array {
  * One-shot decompression of a whole zstd buffer (all frames). The result is held in memory: for
  * large or untrusted input, stream it (`ZstdStreamDecoder.decode`, or the DBN decoders).
  */
-export function zstdDecompress(bytes: Uint8Array, backend: ZstdBackend = DEFAULT_ZSTD_BACKEND): Uint8Array {
-  if (backend === FZSTD_BACKEND) return FZSTD_BACKEND.decompressSync(bytes);
+export function zstdDecompress(bytes: Uint8Array, options?: ZstdBackend | ZstdOptions): Uint8Array {
+  const { backend, maxWindow } = zstdOptions(options);
+  if (backend === FZSTD_BACKEND || backend.createContext) return concatAll(new ZstdStreamDecoder({ backend, maxWindow }).push(bytes, true));
   // Other backends: the frame headers are checked here first (window, dictionary).
-  const walker = new ZstdFrameWalker();
+  const walker = new ZstdFrameWalker(maxWindow);
   walker.feed(bytes);
   while (walker.next());
   walker.end();
