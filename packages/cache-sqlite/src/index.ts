@@ -109,3 +109,13 @@ export {
   type RunSpend,
   type SpendTotal,
 } from "./spend-ledger.js";
+/** Chain history in a SQLite file beside the cache (outputs/history.db): the profile's `history.plugin`. */
+export {
+  HISTORY_UNAVAILABLE,
+  HistoryUnavailableError,
+  openSqliteHistory,
+  sqliteHistory as history,
+  sqliteHistory,
+  type OpenSqliteHistoryOptions,
+} from "./sqlite-history.js";
+export { sqliteHistoryConfigSchema, type SqliteHistoryConfig, type SqliteHistoryConfigInput } from "./history-config.js";

@@ -32,6 +32,8 @@ export interface KyselyChainHistoryOptions {
   location: string;
   /** The configured retention policy, offered to the runner as `history.retention`. */
   retention?: HistoryRetention;
+  /** Inspection: `append` and `applyRetention` are refused with a clear error (reads work). */
+  readOnly?: boolean;
   /** Close the kysely instance on `close()` (default true: the history owns the connection it was given). */
   ownsDatabase?: boolean;
   /** Bind parameters per statement; default the dialect's limit (SQLite 32766, PostgreSQL 65535). */
@@ -81,7 +83,7 @@ export class KyselyChainHistory implements ChainHistory {
   }
 
   async append(input: HistoryAppend): Promise<HistorySnapshot> {
-    this.assertOpen("append to");
+    this.assertWritable("append to");
     const { snapshot, asOfMs } = snapshotRow(input, this.traits);
     const chain = input.chain;
     chain.contracts.forEach((contract, index) => checkContract(contract, index));
@@ -178,7 +180,7 @@ export class KyselyChainHistory implements ChainHistory {
   }
 
   async applyRetention(retention: HistoryRetention, now: Date): Promise<number> {
-    this.assertOpen("apply retention to");
+    this.assertWritable("apply retention to");
     const { maxAgeDays, maxSnapshotsPerProfile } = retention ?? {};
     if (maxAgeDays !== undefined && !(typeof maxAgeDays === "number" && maxAgeDays >= 0 && Number.isFinite(maxAgeDays))) {
       throw new TypeError(`retention maxAgeDays must be a number of days of 0 or more, got ${String(maxAgeDays)}`);
@@ -222,6 +224,11 @@ export class KyselyChainHistory implements ChainHistory {
 
   private assertOpen(action: string): void {
     if (this.closed) throw new Error(`cannot ${action} the chain history at ${this.location}: it is closed`);
+  }
+
+  private assertWritable(action: string): void {
+    this.assertOpen(action);
+    if (this.options.readOnly) throw new Error(`cannot ${action} the chain history at ${this.location}: it was opened read-only (read_only: true); open it without read_only to change it`);
   }
 
   /**
