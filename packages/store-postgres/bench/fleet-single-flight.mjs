@@ -75,7 +75,9 @@ try {
     "distinct chains": r.hashes.size,
     "same data": r.dataHashes.size === 1 && [...r.dataHashes][0] === [...baseline.dataHashes][0] ? "yes" : "NO",
     contracts: [...r.counts].join(","),
-    "wall s": (r.wallMs / 1000).toFixed(2),
+    "slowest fetch s": seconds(Math.max(0, ...r.fetchMs)),
+    "slowest served s": r.waitMs.length ? seconds(Math.max(...r.waitMs)) : "-",
+    "wall s": seconds(r.wallMs),
     "wall vs baseline": (r.wallMs / baseline.wallMs).toFixed(2),
   }));
   console.table(rows);
@@ -139,6 +141,8 @@ async function runScenario(scenario) {
   const failures = [];
   let fetched = 0;
   let served = 0;
+  const fetchMs = [];
+  const waitMs = [];
   for (const [i, run] of runs.entries()) {
     let summary;
     try {
@@ -152,8 +156,13 @@ async function runScenario(scenario) {
       continue;
     }
     const attempt = summary.attempts[0];
-    if (attempt.cache === "hit") served += 1;
-    else fetched += 1;
+    if (attempt.cache === "hit") {
+      served += 1;
+      waitMs.push(attempt.durationMs);
+    } else {
+      fetched += 1;
+      fetchMs.push(attempt.durationMs);
+    }
     const chain = JSON.parse(readFileSync(summary.outputs.json, "utf8"));
     hashes.add(sha256(JSON.stringify(chain.contracts)));
     // Each fetch stamps its own time in every contract's provenance; the market data is the rest.
@@ -163,7 +172,11 @@ async function runScenario(scenario) {
   }
   const billedUsd = billed.reduce((sum, request) => sum + (request.costUsd ?? 0), 0);
   console.error(`[fleet] ${scenario.label}: ${billed.length} billed requests, ${(wallMs / 1000).toFixed(2)} s`);
-  return { ...scenario, wallMs, billed, billedUsd, hashes, dataHashes, counts, fetched, served, failures };
+  return { ...scenario, wallMs, billed, billedUsd, hashes, dataHashes, counts, fetched, served, failures, fetchMs, waitMs };
+}
+
+function seconds(ms) {
+  return (ms / 1000).toFixed(2);
 }
 
 function sha256(text) {
