@@ -8,7 +8,7 @@
  * file under a final name (a previous run's complete files stay as they were).
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { DuckDBInstance, DuckDBTableFunction, type DuckDBType, BIGINT, DATE, DECIMAL, INTEGER, SMALLINT, TIMESTAMP_NS, TINYINT, UBIGINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR } from "@duckdb/node-api";
 import { DbnDecodeError, schemaName, schemaRType, type Metadata, type ZstdBackend } from "@nq/dbn";
@@ -229,12 +229,8 @@ function stemOf(input: string): string {
 function publish(partitions: string, outDir: string, schema: string, stem: string, rowsByDay: Map<number, number>): ConvertedFile[] {
   const rowsByDate = new Map([...rowsByDay].map(([day, rows]) => [dateOfDays(day), rows]));
   const files: ConvertedFile[] = [];
-  let entries: string[] = [];
-  try {
-    entries = readdirSync(partitions).sort();
-  } catch {
-    entries = []; // no rows: DuckDB wrote no partition
-  }
+  // No rows: DuckDB wrote no partition folder at all.
+  const entries = existsSync(partitions) ? readdirSync(partitions).sort() : [];
   const moves: { from: string; to: string; tradeDate: string }[] = [];
   for (const entry of entries) {
     const tradeDate = /^nq_partition=(\d{4}-\d{2}-\d{2})$/.exec(entry)?.[1];
