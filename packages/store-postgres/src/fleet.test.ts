@@ -20,7 +20,7 @@ const CLI = join(repo, "apps/runner/dist/cli.js");
 const STORE = join(repo, "packages/store-postgres/dist/index.js");
 // The Databento source's own test server, from its build: this package does not depend on the source.
 const DATABENTO_SERVER = join(repo, "packages/source-databento/dist/test-server/index.js");
-const KEY = "db-FLEETtestFLEETtestFLEETtestF";
+const KEY = "db-FLEETtestFLEETtestFLEETtestFL";
 const PROCESSES = 4;
 
 interface LocalDatabentoServer {
