@@ -83,16 +83,18 @@ export type PostgresCacheConfigInput = z.input<typeof postgresCacheConfigSchema>
 export const postgresHistoryConfigSchema = z
   .object({
     ...connectionConfigShape,
-    /** What `applyRetention` keeps when the runner applies the profile's policy (the runner may pass its own). */
+    /** What to delete, and when: applied by the runner after each append. Default: keep everything. */
     retention: z
       .object({
         /** Snapshots whose as-of is older than this many days are deleted with their contracts. */
-        max_age_days: z.number().int().min(1).optional(),
-        /** At most this many snapshots per profile (the newest). */
-        max_snapshots_per_profile: z.number().int().min(1).optional(),
+        max_age_days: z.number().positive("expected a number of days above 0").optional(),
+        /** Keep at most this many snapshots per profile (the newest). */
+        max_snapshots_per_profile: z.number().int("expected a whole number").min(1, "expected at least 1").optional(),
       })
       .strict()
       .default({}),
+    /** Inspection (`history list`, `history show`): never create, migrate or write. */
+    read_only: z.boolean().default(false),
   })
   .strict();
 

@@ -23,6 +23,8 @@ export type StoreFailureReason =
   | "missing-database"
   /** The connection broke during an operation (server restarted, network dropped). */
   | "connection-lost"
+  /** Opened read-only and there is nothing there yet. */
+  | "missing"
   /** The tables were created by a newer @nq/store-postgres. */
   | "newer-version"
   | "closed"

@@ -9,12 +9,20 @@
  * (./postgres-chain-cache.ts) and its single flight (./fetch-claims.ts), the migrations under an advisory
  * lock (./migrations.ts). A throwaway server for tests: `@nq/store-postgres/test-support`.
  */
-import { createTtlPolicy, defineCache, silentLogger, type Logger } from "@nq/core";
+import { createTtlPolicy, defineCache, defineHistory, silentLogger, type ChainHistory, type Logger } from "@nq/core";
 import { cacheMigrations, type CacheDatabase } from "./cache-schema.js";
-import { postgresCacheConfigSchema, type PostgresCacheConfig, type PostgresCacheConfigInput } from "./config.js";
+import {
+  postgresCacheConfigSchema,
+  postgresHistoryConfigSchema,
+  type PostgresCacheConfig,
+  type PostgresCacheConfigInput,
+  type PostgresHistoryConfig,
+  type PostgresHistoryConfigInput,
+} from "./config.js";
 import type { PgModule } from "./connection.js";
 import { openStore } from "./open-store.js";
 import { PostgresChainCache } from "./postgres-chain-cache.js";
+import { openParsedHistory } from "./postgres-history.js";
 
 /**
  * The cache plugin. `create` connects and migrates; when it cannot (an unset `${VARIABLE}`, no driver,
@@ -28,6 +36,16 @@ export const cache = defineCache<PostgresCacheConfig>({
 });
 
 export default cache;
+
+/**
+ * The history plugin: every chain the fleet's runs produce, one snapshot row and one row per contract.
+ * `create` rejects with a `StoreUnavailableError` (code "NQ_HISTORY_UNAVAILABLE") when it cannot connect.
+ */
+export const history = defineHistory<PostgresHistoryConfig>({
+  name: "postgres",
+  configSchema: postgresHistoryConfigSchema,
+  create: (config, context) => openParsedHistory(config, { baseDir: context.baseDir, log: context.log }),
+});
 
 export interface OpenPostgresCacheOptions extends PostgresCacheConfigInput {
   /** Where a relative `tls.ca_file` resolves; default: the current folder. */
@@ -69,6 +87,25 @@ async function openParsedCache(
   });
 }
 
+export interface OpenPostgresHistoryOptions extends PostgresHistoryConfigInput {
+  /** Where a relative `tls.ca_file` resolves; default: the current folder. */
+  baseDir?: string;
+  log?: Logger;
+  /** Where `${VARIABLE}`s in `url` come from; default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Another driver with pg's shape; default: pg. */
+  pg?: PgModule;
+  /** Runs inside each append transaction before COMMIT (crash and rollback tests). */
+  beforeCommit?: (snapshotId: string) => Promise<void> | void;
+}
+
+/** Connects to the server and creates or upgrades the history's tables (unless read_only). */
+export async function openPostgresHistory(options: OpenPostgresHistoryOptions): Promise<ChainHistory> {
+  const { baseDir = process.cwd(), log = silentLogger, env, pg, beforeCommit, ...fields } = options;
+  const config = parseOptions(postgresHistoryConfigSchema, fields, "@nq/store-postgres history");
+  return openParsedHistory(config, { baseDir, log, ...(env ? { env } : {}), ...(pg ? { pg } : {}), ...(beforeCommit ? { beforeCommit } : {}) });
+}
+
 function parseOptions<T>(schema: { safeParse(input: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }, fields: unknown, what: string): T {
   const parsed = schema.safeParse(fields);
   if (parsed.success) return parsed.data;
@@ -77,6 +114,7 @@ function parseOptions<T>(schema: { safeParse(input: unknown): { success: true; d
 }
 
 export { PostgresChainCache, type PostgresChainCacheOptions } from "./postgres-chain-cache.js";
+export { historyRetentionOf } from "./postgres-history.js";
 export {
   connectionConfigShape,
   DEFAULT_MAX_ENTRY_BYTES,
