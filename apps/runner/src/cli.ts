@@ -17,6 +17,7 @@ import { checkCommand } from "./commands/check.js";
 import { compareCommand } from "./commands/compare.js";
 import { usageCommand } from "./commands/usage.js";
 import { registerWatchCommand } from "./commands/watch.js";
+import { backfillCommand } from "./commands/backfill.js";
 
 const PROFILES_DIR = fileURLToPath(new URL("../profiles", import.meta.url));
 // pnpm runs scripts in the package folder; INIT_CWD is where the user typed the command.
@@ -92,6 +93,7 @@ program.addCommand(checkCommand({ profilesDir: PROFILES_DIR, cwd: USER_CWD }));
 program.addCommand(compareCommand({ profilesDir: PROFILES_DIR, cwd: USER_CWD, signal: controller.signal, parseIsoTime: (value) => parseIsoTime(value), onLog: (entry) => printLog(entry, false) }));
 program.addCommand(usageCommand({ profilesDir: PROFILES_DIR, cwd: USER_CWD }));
 registerWatchCommand(program, { profilesDir: PROFILES_DIR, cwd: USER_CWD, signal: controller.signal });
+program.addCommand(backfillCommand({ profilesDir: PROFILES_DIR, cwd: USER_CWD, signal: controller.signal }));
 
 const cache = program.command("cache").description("inspect or empty the profile's cache (--profile before or after `cache`)");
 for (const [name, description] of [
