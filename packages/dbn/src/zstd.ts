@@ -216,8 +216,13 @@ class FrameCount {
   }
 }
 
-/** Output buffer size for a native context: one block, so it runs at most 128 KiB ahead. */
+/** Output per native call: one block, so the context runs at most 128 KiB ahead. */
 const NATIVE_OUTPUT = MAX_ZSTD_BLOCK;
+/**
+ * Pieces are cut from buffers of this size (uninitialised: only written bytes are handed out):
+ * one fresh 128 KiB buffer per piece costs more than the decompression saves.
+ */
+const NATIVE_BUFFER = 1024 * 1024;
 /** Checked input is handed to a native context once it may regenerate this much… */
 const NATIVE_BATCH_OUTPUT = 1024 * 1024;
 /** …or once this much of it is waiting. */
@@ -354,14 +359,14 @@ export class ZstdStreamDecoder {
     let rest = input;
     for (;;) {
       if (this.fill === this.dst.length) {
-        this.dst = new Uint8Array(NATIVE_OUTPUT);
+        this.dst = Buffer.allocUnsafeSlow(NATIVE_BUFFER);
         this.fill = 0;
       }
-      const room = this.dst.length - this.fill;
+      const room = Math.min(NATIVE_OUTPUT, this.dst.length - this.fill);
       let produced: number;
       let consumed: number;
       try {
-        [, produced, consumed] = context.decompressStream(this.dst.subarray(this.fill), rest);
+        [, produced, consumed] = context.decompressStream(this.dst.subarray(this.fill, this.fill + room), rest);
       } catch (error) {
         throw zstdFailure(error, this.frameOffset);
       }
