@@ -184,7 +184,7 @@ describe("single flight across processes sharing a cache (claimFetch)", () => {
     const result = await runSources([paidSource([rows], calls, { spendUsd: 0.25 })], options);
     expect(calls.loads).toBe(1);
     expect(result.attempts[0]).toMatchObject({ outcome: "success", cache: "miss", tries: 1, spendUsd: 0.25, savedUsd: 0 });
-    expect(options.logs.find((e) => e.level === "warn")!.message).toBe("waited 7 s for another process to fetch this chain and no entry appeared; fetching it here");
+    expect(options.logs.find((e) => e.level === "warn")!.message).toBe("the wait for another process to fetch this chain ran out without an entry; fetching it here");
   });
 
   it("treats a claim that throws like a failed cache read: warns and fetches", async () => {

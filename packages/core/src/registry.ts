@@ -382,7 +382,8 @@ async function claimFetchBeforeLoading(
     const claim = await Promise.race([claiming, aborted]);
     if (claim?.kind === "fetch" || claim?.kind === "entry") return claim;
     if (claim?.kind === "timeout") {
-      log.warn(`waited ${formatMs(waitMs)} for another process to fetch this chain and no entry appeared; fetching it here`);
+      // The store may wait by its own setting (a profile's wait_ms), so the figure is not repeated here.
+      log.warn("the wait for another process to fetch this chain ran out without an entry; fetching it here");
       return null;
     }
     log.warn(`the cache's fetch claim answered ${JSON.stringify(claim)}, not fetch, entry or timeout; loading from the source instead`);
