@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openSpendLedger } from "@nq/cache-sqlite";
 import { type LocalDatabentoServer, startLocalDatabentoServer } from "@nq/source-databento/test-server";
 import { createBackfillProgress, describeDownload } from "./backfill.js";
 import { writeFakeProfile } from "../test-plugin.js";
@@ -116,7 +117,7 @@ const submits = () => server.requests.filter((r) => r.path === "/v0/batch.submit
 describe.skipIf(!existsSync(CLI))("backfill (built CLI, local Databento server)", () => {
   it("interrupted by SIGINT and then killed mid-download, resumes to the end with nothing bought or downloaded twice", async () => {
     const dir = workspace();
-    const file = profile(dir);
+    const file = profile(dir, { cache: { plugin: "@nq/cache-sqlite", path: "cache.db" } });
     const out = join(dir, "history");
     const args = ["backfill", "-c", file, "--from", "2026-11-16", "--to", "2026-11-19", "--schemas", "definition,bbo-1m", "--out", out, "--max-cost", "5", "--json"];
     const submitsBefore = submits().length;
@@ -169,6 +170,14 @@ describe.skipIf(!existsSync(CLI))("backfill (built CLI, local Databento server)"
       else expect(downloadsOf(name).filter((r) => r.range?.startsWith(`bytes=${size}-`))).toEqual([]);
     }
     expect(readdirSync(join(out, "dbn", "bbo-1m")).some((n) => n.endsWith(".part"))).toBe(false);
+
+    // What was paid is in the spend ledger `usage` reads, once per job.
+    const ledger = await openSpendLedger({ path: join(dir, "cache.db"), readOnly: true });
+    const paid = await ledger.entries();
+    await ledger.close();
+    expect(paid.map((e) => e.schema).sort()).toEqual(["bbo-1m", "definition"]);
+    expect(paid.reduce((n, e) => n + e.billedUsd, 0)).toBeCloseTo(manifest.jobs.reduce((n, j) => n + j.paidUsd, 0), 10);
+    expect(paid.every((e) => e.source === "databento" && /^batch job GLBX\.MDP3-/.test(e.what))).toBe(true);
 
     // Once more: everything is verified on disk, nothing is fetched or bought.
     const before = server.requests.length;
