@@ -93,6 +93,10 @@ export async function findBackfillSource(loaded: ReturnType<typeof loadOpsProfil
   const found: string[] = [];
   for (const name of names) {
     const entry = profile.data_sources[name]!;
+    if (!wanted && !entry.enabled) {
+      found.push(`${name} (${entry.plugin}): disabled in the profile`);
+      continue;
+    }
     const field = `data_sources.${name}.plugin`;
     const ref = { field, specifier: entry.plugin, baseDir: loaded.baseDir };
     const module = await importPluginModule(ref);
