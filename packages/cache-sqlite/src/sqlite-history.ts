@@ -77,13 +77,15 @@ export async function openParsedHistory(
   } catch (error) {
     throw unavailable(settings, error);
   }
-  const db = config.read_only ? await openReadOnly(settings, openNative) : await openWritable(settings, openNative, context.log);
+  const { db, native } = config.read_only ? await openReadOnly(settings, openNative) : await openWritable(settings, openNative, context.log);
   const retention = historyRetentionOf(config);
   return createKyselyChainHistory({
     db,
     dialect: "sqlite",
     location: file,
     readOnly: config.read_only,
+    // The prepared-statement insert path: the same connection kysely holds, so the same transaction.
+    sqliteDatabase: native,
     ...(retention ? { retention } : {}),
     ...(context.beforeCommit ? { beforeCommit: context.beforeCommit } : {}),
   });
@@ -94,7 +96,12 @@ interface FileSettings {
   busyTimeoutMs: number;
 }
 
-async function openWritable(settings: FileSettings, openNative: OpenNativeDatabase, log: Logger): Promise<Kysely<HistoryDatabase>> {
+interface OpenHistoryDatabase {
+  db: Kysely<HistoryDatabase>;
+  native: NativeSqliteDatabase;
+}
+
+async function openWritable(settings: FileSettings, openNative: OpenNativeDatabase, log: Logger): Promise<OpenHistoryDatabase> {
   const { file } = settings;
   prepareFile(settings);
   let native: NativeSqliteDatabase;
@@ -114,7 +121,7 @@ async function openWritable(settings: FileSettings, openNative: OpenNativeDataba
     // lose the last appends, never half of one.
     await sql`pragma synchronous = normal`.execute(db);
     await migrateHistory(db, "sqlite");
-    return db;
+    return { db, native };
   } catch (error) {
     await db.destroy().catch(() => {});
     throw unavailable(settings, error);
@@ -122,7 +129,7 @@ async function openWritable(settings: FileSettings, openNative: OpenNativeDataba
 }
 
 /** Inspection: the file must exist, hold the history tables, and not be newer than this version. */
-async function openReadOnly(settings: FileSettings, openNative: OpenNativeDatabase): Promise<Kysely<HistoryDatabase>> {
+async function openReadOnly(settings: FileSettings, openNative: OpenNativeDatabase): Promise<OpenHistoryDatabase> {
   const { file } = settings;
   const missing = (what: string) =>
     new HistoryUnavailableError(`there is no history at ${file} yet (${what})`, { file, reason: "missing", fix: `run once with history enabled, or check the history "path"` });
@@ -149,7 +156,7 @@ async function openReadOnly(settings: FileSettings, openNative: OpenNativeDataba
         fix: "open it once without read_only (a run with history enabled) to upgrade it",
       });
     }
-    return db;
+    return { db, native };
   } catch (error) {
     await db.destroy().catch(() => {});
     throw unavailable(settings, error);

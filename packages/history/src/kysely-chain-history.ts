@@ -36,6 +36,13 @@ export interface KyselyChainHistoryOptions {
   readOnly?: boolean;
   /** Close the kysely instance on `close()` (default true: the history owns the connection it was given). */
   ownsDatabase?: boolean;
+  /**
+   * SQLite only: the native handle the SqliteDialect wraps (better-sqlite3's shape). With it, `append`
+   * writes every contract through one prepared single-row INSERT, reused — measured at 2–3× less CPU per
+   * row than multi-row VALUES, which SQLite parses and runs as a co-routine. It runs on the same
+   * connection, inside the same transaction kysely holds. Without it, multi-row INSERTs go through kysely.
+   */
+  sqliteDatabase?: NativeStatementSource;
   /** Bind parameters per statement; default the dialect's limit (SQLite 32766, PostgreSQL 65535). */
   maxBindParameters?: number;
   /** Contract rows per page when reading a snapshot or a stream (default 5000). */
@@ -47,6 +54,11 @@ export interface KyselyChainHistoryOptions {
   writeLockKey?: string;
   /** Runs inside the append transaction after every row is written, before COMMIT (tests fail it there). */
   beforeCommit?: (snapshotId: string) => Promise<void> | void;
+}
+
+/** The slice of better-sqlite3 the SQLite insert path touches. */
+export interface NativeStatementSource {
+  prepare(sql: string): { run(parameters: unknown[]): unknown };
 }
 
 const DAY_MS = 86_400_000;
@@ -67,6 +79,7 @@ export class KyselyChainHistory implements ChainHistory {
   private readonly rowsPerInsert: number;
   private readonly pageSize: number;
   private readonly insertSqlByRows = new Map<number, string>();
+  private preparedInsert: ReturnType<NativeStatementSource["prepare"]> | null = null;
   private closed = false;
 
   constructor(private readonly options: KyselyChainHistoryOptions) {
@@ -256,6 +269,17 @@ export class KyselyChainHistory implements ChainHistory {
 
   /** Multi-row INSERTs as raw SQL built once per row count: the query builder would rebuild a node per value. */
   private async insertContracts(trx: Db, contracts: OptionContract[], place: { snapshotId: number; asOfMs: number }, provenance: SnapshotProvenance): Promise<void> {
+    const native = this.traits.name === "sqlite" ? this.options.sqliteDatabase : undefined;
+    if (native) {
+      this.preparedInsert ??= native.prepare(this.insertSql(1));
+      const values: unknown[] = [];
+      for (let ordinal = 0; ordinal < contracts.length; ordinal += 1) {
+        values.length = 0;
+        pushContractValues(values, contracts[ordinal]!, { ...place, ordinal }, provenance, this.traits);
+        this.preparedInsert.run(values);
+      }
+      return;
+    }
     for (let start = 0; start < contracts.length; start += this.rowsPerInsert) {
       const batch = contracts.slice(start, start + this.rowsPerInsert);
       const values: unknown[] = [];
@@ -298,20 +322,35 @@ export class KyselyChainHistory implements ChainHistory {
   }
 
   /**
-   * One snapshot's contracts, page by page in chain order. With a symbol or expiration, the as-of is
-   * matched too, so the (symbol, as_of_ms) or (expiration, as_of_ms) index answers instead of a scan.
+   * One snapshot's contracts in chain order. Unfiltered: page by page, by ordinal (keyset). With a symbol
+   * or an expiration: one query matching the as-of too, so the (symbol, as_of_ms) or (expiration,
+   * as_of_ms) index answers instead of a scan of the whole snapshot; one snapshot's rows for one
+   * expiration are a bounded set.
    */
   private async *contractPages(snapshot: HistorySnapshot, filter: { symbol?: string; expiration?: string }, asOfMs?: number): AsyncIterable<OptionContract[]> {
     const provenance: SnapshotProvenance = { source: snapshot.source, asOf: snapshot.asOf, fetchedAt: snapshot.fetchedAt, delayed: snapshot.delayed, sample: snapshot.sample };
+    const toContracts = (rows: unknown[]) => rows.map((row) => contractFromRow(row as ContractRow, provenance));
+    const base = () => this.db.selectFrom(CONTRACTS_TABLE).selectAll().where("snapshot_id", "=", Number(snapshot.id));
+    if (filter.symbol !== undefined || filter.expiration !== undefined) {
+      // `+snapshot_id` (a unary plus, valid on both dialects) keeps SQLite's planner off the primary key,
+      // which it otherwise prefers for the ORDER BY.
+      let query = this.db
+        .selectFrom(CONTRACTS_TABLE)
+        .selectAll()
+        .where(sql`+snapshot_id`, "=", Number(snapshot.id))
+        .where("as_of_ms", "=", asOfMs ?? Date.parse(snapshot.asOf));
+      if (filter.symbol !== undefined) query = query.where("symbol", "=", filter.symbol);
+      if (filter.expiration !== undefined) query = query.where("expiration", "=", filter.expiration);
+      this.assertOpen("read");
+      const rows = await query.orderBy("ordinal").execute();
+      if (rows.length > 0) yield toContracts(rows);
+      return;
+    }
     let after = -1;
     for (;;) {
       this.assertOpen("read");
-      let query = this.db.selectFrom(CONTRACTS_TABLE).selectAll().where("snapshot_id", "=", Number(snapshot.id)).where("ordinal", ">", after);
-      if (filter.symbol !== undefined) query = query.where("symbol", "=", filter.symbol);
-      if (filter.expiration !== undefined) query = query.where("expiration", "=", filter.expiration);
-      if ((filter.symbol !== undefined || filter.expiration !== undefined) && asOfMs !== undefined) query = query.where("as_of_ms", "=", asOfMs);
-      const rows = await query.orderBy("ordinal").limit(this.pageSize).execute();
-      if (rows.length > 0) yield rows.map((row) => contractFromRow(row as ContractRow, provenance));
+      const rows = await base().where("ordinal", ">", after).orderBy("ordinal").limit(this.pageSize).execute();
+      if (rows.length > 0) yield toContracts(rows);
       if (rows.length < this.pageSize) return;
       after = Number(rows[rows.length - 1]!.ordinal);
     }

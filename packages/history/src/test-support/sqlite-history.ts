@@ -10,16 +10,18 @@ import { createKyselyChainHistory, migrateHistory, type HistoryDatabase, type Ky
 type BetterSqlite3 = new (file: string, options?: { timeout?: number }) => SqliteDatabase & { pragma(source: string): unknown };
 const Database = createRequire(import.meta.url)("better-sqlite3") as BetterSqlite3;
 
-export async function openSqliteHistory(file: string, extra: Partial<KyselyChainHistoryOptions> = {}) {
+/** `native: true` hands the native handle over, so appends take the prepared-statement path. */
+export async function openSqliteHistory(file: string, extra: Partial<KyselyChainHistoryOptions> & { native?: boolean } = {}) {
+  const { native: useNative, ...options } = extra;
   const native = new Database(file, { timeout: 10_000 });
   native.pragma("journal_mode = wal");
   native.pragma("synchronous = normal");
   const db = new Kysely<HistoryDatabase>({ dialect: new SqliteDialect({ database: native }) });
   await migrateHistory(db, "sqlite");
-  return createKyselyChainHistory({ db, dialect: "sqlite", location: file, ...extra });
+  return createKyselyChainHistory({ db, dialect: "sqlite", location: file, ...(useNative ? { sqliteDatabase: native as never } : {}), ...options });
 }
 
-export async function sqliteHistoryFixture(extra: Partial<KyselyChainHistoryOptions> = {}): Promise<ChainHistoryFixture> {
+export async function sqliteHistoryFixture(extra: Partial<KyselyChainHistoryOptions> & { native?: boolean } = {}): Promise<ChainHistoryFixture> {
   const dir = mkdtempSync(join(tmpdir(), "nq-history-"));
   const file = join(dir, "history.db");
   const handles = [await openSqliteHistory(file, extra)];
