@@ -10,9 +10,13 @@ import { CostLimitError, NoDataError, TimeoutError, type Logger, NetworkError } 
 import { abortableSleep } from "./abortable-sleep.js";
 import { type HistoricalClient, type RangeQuery, toNanos } from "./client.js";
 
-/** `received` comes before `queued` on Databento's side; `expired` jobs' files are deleted. */
+/**
+ * Job states as read: `expired` jobs' files are deleted. `received` (before `queued`) is accepted when
+ * read but never sent as a filter: databento-python's JobState knows only the other four.
+ */
 export const JOB_STATES = ["received", "queued", "processing", "done", "expired"] as const;
 export type JobState = (typeof JOB_STATES)[number];
+const FILTER_STATES: readonly JobState[] = ["queued", "processing", "done", "expired"];
 
 export type SplitDuration = "day" | "week" | "month" | "none";
 
@@ -99,7 +103,7 @@ export class BatchClient {
   }
 
   async listJobs(options: { states?: readonly JobState[]; since?: Date }, signal: AbortSignal): Promise<BatchJob[]> {
-    const params: Record<string, string> = { states: (options.states ?? JOB_STATES).join(",") };
+    const params: Record<string, string> = { states: (options.states ?? FILTER_STATES).join(",") };
     if (options.since) params.since = toNanos(options.since);
     const json = await this.client.requestJson("batch.list_jobs", { method: "GET", params }, signal);
     if (!Array.isArray(json.value)) throw malformed(this.source, "batch.list_jobs", `expected a list of jobs, got ${json.text.slice(0, 200)}`);
@@ -108,7 +112,7 @@ export class BatchClient {
 
   /** A job not yet expired that asked for exactly this: reusing it costs nothing. */
   async findReusable(request: BatchJobRequest, signal: AbortSignal): Promise<BatchJob | null> {
-    const jobs = await this.listJobs({ states: ["received", "queued", "processing", "done"] }, signal);
+    const jobs = await this.listJobs({ states: ["queued", "processing", "done"] }, signal);
     const wanted = requestKey(request);
     // The newest first: it expires last.
     const matches = jobs.filter((job) => job.state !== "expired" && jobKey(job) === wanted).sort((a, b) => (b.tsReceived ?? "").localeCompare(a.tsReceived ?? ""));
