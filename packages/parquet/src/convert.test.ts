@@ -159,19 +159,22 @@ describe("trade dates: Chicago time, 17:00 CT rollover, DST", () => {
       expect(rows.map((r) => r.d)).toEqual(cases.map(([, date]) => date));
       // The file a row is in names the same date as its column.
       const perFile = await queryRows(db, `SELECT filename, min(trade_date)::VARCHAR AS lo, max(trade_date)::VARCHAR AS hi FROM read_parquet([${list}], filename = true) GROUP BY filename`);
-      for (const f of perFile) expect(String(f.filename)).toContain(`trade_date=${f.lo}/`), expect(f.lo).toBe(f.hi);
+      for (const f of perFile) {
+        expect(String(f.filename)).toContain(`trade_date=${f.lo}/`);
+        expect(f.lo).toBe(f.hi);
+      }
     });
   });
 });
 
 describe("a generated day of quotes: DuckDB's counts and sums equal the DBN decode's", () => {
-  it("rows, sums of prices and sizes, min/max timestamps", async () => {
+  it.each(["v1", "v2"] as const)("rows, sums of prices and sizes, min/max timestamps (Parquet %s pages)", async (parquetVersion) => {
     const dir = scratch("sums");
     const start = ns("2024-06-03T13:30:00Z");
     const records: Mbp1Msg[] = [];
     for (let i = 0; i < 60_000; i++) records.push(mbp1(101 + (i % 37), start + BigInt(i) * 997_000_003n, 18_000_000_000_000n + BigInt(i % 400) * 250_000_000n, 1 + (i % 9)));
     const input = mbp1File(dir, "day.dbn.zst", records, true);
-    const result = await convertDbnToParquet({ input, outDir: join(dir, "out"), rowGroupRows: 10_000 });
+    const result = await convertDbnToParquet({ input, outDir: join(dir, "out"), rowGroupRows: 10_000, parquetVersion });
     const { records: decoded } = await decodeDbn(readFileSync(input));
     const quotes = decoded as Mbp1Msg[];
     const expected = {

@@ -16,3 +16,5 @@ export { ParquetConvertError, type ParquetConvertErrorCode } from "./errors.js";
 export { recordColumns, type ColumnKind, type ColumnSpec, type RecordColumns } from "./columns.js";
 export { TradeDateClock } from "./trade-date.js";
 export { canonicalSymbol } from "./symbols.js";
+export { foldDailyChain, type DailyChainFoldOptions, type DailyChainIvReason, type DailyChainRow } from "./daily-chain.js";
+export { buildDailyChainTable, DAILY_CHAIN_SCHEMA, type DailyChainOptions } from "./daily-chain-writer.js";

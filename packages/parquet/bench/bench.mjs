@@ -1,0 +1,146 @@
+// `pnpm --filter @nq/parquet bench`: DBN → Parquet throughput (MB/s of decompressed DBN, one core)
+// against baselines measured in the same run, and peak RSS at two input sizes. Uses dist/.
+//
+//   node bench/bench.mjs            quick (default): 100 MB for throughput; RSS at 25 MB and 100 MB
+//   node bench/bench.mjs --full     the issue's sizes: throughput at 100 MB; RSS at 100 MB and 1 GB
+//
+// Input: synthetic NQ options MBP-1 records (80 bytes each, 2,000 instruments with raw symbols in the
+// metadata, over three trade dates) written with @nq/dbn's encoder into a temp folder, uncompressed so
+// the figure is of decompressed DBN; every file is deleted afterwards. Each job runs in a child process
+// (bench/child.mjs) that reports its own peak RSS (VmHWM).
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, openSync, writeSync, closeSync, rmSync, mkdirSync } from "node:fs";
+import { tmpdir, cpus } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createMetadata, encodeMetadata, encodeRecords, RType, Schema, SType } from "@nq/dbn";
+
+const FULL = process.argv.includes("--full");
+const MB = 1_000_000;
+const THROUGHPUT_BYTES = 100 * MB;
+const RSS_SIZES = FULL ? [100 * MB, 1000 * MB] : [25 * MB, 100 * MB];
+const INSTRUMENTS = 2000;
+const here = dirname(fileURLToPath(import.meta.url));
+const work = mkdtempSync(join(tmpdir(), "nq-parquet-bench-"));
+
+const START_NS = BigInt(Date.parse("2024-06-03T22:00:00Z")) * 1_000_000n; // Monday 17:00 CDT: Tuesday's session
+const SPAN_NS = 3n * 86_400_000_000_000n;
+
+/** Writes `bytes` of MBP-1 DBN (rounded down to whole records) spread over three trade dates. */
+function generate(path, bytes) {
+  const count = Math.floor(bytes / 80);
+  const mappings = [];
+  for (let i = 0; i < INSTRUMENTS; i++) {
+    mappings.push({ raw_symbol: `NQU4 ${i % 2 ? "P" : "C"}${17000 + 25 * Math.floor(i / 2)}`, intervals: [{ start_date: 20240601, end_date: 20240701, symbol: String(1000 + i) }] });
+  }
+  const metadata = createMetadata({ dataset: "GLBX.MDP3", schema: Schema.Mbp1, stype_in: SType.RawSymbol, stype_out: SType.InstrumentId, start: START_NS, mappings });
+  const template = encodeRecords([
+    {
+      hd: { length: 0, rtype: RType.Mbp1, publisher_id: 1, instrument_id: 1000, ts_event: START_NS },
+      price: 100_000_000_000n, size: 1, action: "A", side: "B", flags: 0x80, depth: 0, ts_recv: START_NS, ts_in_delta: 150, sequence: 0,
+      levels: [{ bid_px: 99_750_000_000n, ask_px: 100_250_000_000n, bid_sz: 10, ask_sz: 12, bid_ct: 1, ask_ct: 1 }],
+    },
+  ]);
+  const fd = openSync(path, "w");
+  writeSync(fd, encodeMetadata(metadata));
+  const perBlock = 13_107; // ~1 MiB
+  const block = new Uint8Array(perBlock * 80);
+  const view = new DataView(block.buffer);
+  for (let i = 0; i < perBlock; i++) block.set(template, i * 80);
+  const step = SPAN_NS / BigInt(count);
+  for (let done = 0; done < count; ) {
+    const n = Math.min(perBlock, count - done);
+    for (let i = 0; i < n; i++) {
+      const k = done + i;
+      const o = i * 80;
+      const ts = START_NS + BigInt(k) * step;
+      const tick = (k * 7919) % 800;
+      view.setUint32(o + 4, 1000 + (k % INSTRUMENTS), true); // instrument_id
+      view.setBigUint64(o + 8, ts - 1500n, true); // ts_event
+      view.setBigInt64(o + 16, 100_000_000_000n + BigInt(tick) * 250_000_000n, true); // price
+      view.setUint32(o + 24, 1 + (k % 9), true); // size
+      block[o + 28] = [65, 67, 77, 84][k % 4]; // action A/C/M/T
+      block[o + 29] = k % 2 ? 65 : 66; // side
+      view.setBigUint64(o + 32, ts, true); // ts_recv
+      view.setUint32(o + 44, k >>> 0, true); // sequence
+      view.setBigInt64(o + 48, 99_750_000_000n + BigInt(tick) * 250_000_000n, true); // bid_px_00
+      view.setBigInt64(o + 56, 100_250_000_000n + BigInt(tick) * 250_000_000n, true); // ask_px_00
+      view.setUint32(o + 64, 10 + (k % 7), true);
+      view.setUint32(o + 68, 12 + (k % 5), true);
+    }
+    writeSync(fd, block, 0, n * 80);
+    done += n;
+  }
+  closeSync(fd);
+  return count;
+}
+
+function run(job, input) {
+  const out = join(work, `out-${job}-${Math.random().toString(36).slice(2)}`);
+  mkdirSync(out);
+  try {
+    const stdout = execFileSync(process.execPath, [join(here, "child.mjs"), job, input, out], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    return JSON.parse(stdout);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+const rows = [];
+const fmtMBs = (bytes, ms) => `${(bytes / MB / (ms / 1000)).toFixed(1)} MB/s`;
+const mib = (b) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
+
+try {
+  console.error(`generating ${THROUGHPUT_BYTES / MB} MB of MBP-1 DBN in ${work} …`);
+  const input = join(work, "throughput.dbn");
+  const count = generate(input, THROUGHPUT_BYTES);
+  const dbnBytes = count * 80;
+  const jobs = {};
+  for (const job of ["decode", "csv", "parquet", "parquet-v1"]) {
+    console.error(`  ${job} …`);
+    jobs[job] = run(job, input);
+  }
+  const base = jobs.decode.ms;
+  const csv = jobs.csv.ms;
+  rows.push(["decode only (visitDbn fast path, reads every field) — baseline", fmtMBs(dbnBytes, base), "1.00×", "", ""]);
+  rows.push(["DBN → CSV (@nq/dbn CsvEncoder with symbols) — baseline", fmtMBs(dbnBytes, csv), `${(csv / base).toFixed(2)}× decode time`, mib(jobs.csv.bytesOut), ""]);
+  for (const job of ["parquet", "parquet-v1"]) {
+    const r = jobs[job];
+    const mbs = dbnBytes / MB / (r.ms / 1000);
+    rows.push([
+      `DBN → Parquet ${job === "parquet" ? "(v2 pages, default)" : "(v1 pages, parquetVersion: \"v1\")"}`,
+      fmtMBs(dbnBytes, r.ms),
+      `${(r.ms / base).toFixed(2)}× decode time; ${(csv / r.ms).toFixed(2)}× faster than CSV`,
+      mib(r.bytesOut),
+      mbs >= 100 ? "≥ 100 MB/s: met" : "≥ 100 MB/s: NOT met",
+    ]);
+  }
+  rmSync(input);
+
+  const rss = [];
+  for (const size of RSS_SIZES) {
+    const path = join(work, `rss-${size}.dbn`);
+    console.error(`generating ${size / MB} MB for peak RSS …`);
+    generate(path, size);
+    console.error(`  parquet …`);
+    rss.push({ size, ...run("parquet", path) });
+    rmSync(path);
+  }
+  const [small, large] = rss;
+  rows.push([`peak RSS, ${small.size / MB} MB of DBN → Parquet`, mib(small.rss), "1.00× (baseline)", "", ""]);
+  const ratio = large.rss / small.rss;
+  rows.push([
+    `peak RSS, ${large.size / MB} MB of DBN → Parquet (${fmtMBs(large.size, large.ms)})`,
+    mib(large.rss),
+    `${ratio.toFixed(2)}× RSS(${small.size / MB} MB)`,
+    "",
+    FULL ? (ratio <= 1.2 ? "≤ 1.2×: met" : "≤ 1.2×: NOT met") : "(--full for 100 MB vs 1 GB)",
+  ]);
+
+  console.log(`@nq/parquet benchmark — node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${new Date().toISOString().slice(0, 10)}, ${FULL ? "--full" : "quick"}\n`);
+  console.log("| measurement | throughput / RSS | ratio | output | target |");
+  console.log("|---|---:|---|---:|---|");
+  for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
