@@ -47,7 +47,7 @@ function startClaimant(options: Record<string, unknown>): Claimant {
     child,
     lines,
     send: (line) => child.stdin.write(`${line}\n`),
-    waitFor: (pattern, timeoutMs = 30_000) => {
+    waitFor: (pattern, timeoutMs = 120_000) => {
       const seen = lines.find((line) => pattern.test(line));
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
@@ -77,7 +77,8 @@ describeWithPostgres("single flight across processes", (server) => {
   };
 
   it("six processes missing one key at once: one fetches, five get its entry", async () => {
-    const options = { url: server().url, schema: "fleet_six", source: "databento", leaseMs: 2_000, waitMs: 30_000, chainFile: chainFile() };
+    // waitMs is long: on a loaded machine six processes can take a while to be served.
+    const options = { url: server().url, schema: "fleet_six", source: "databento", leaseMs: 2_000, waitMs: 120_000, chainFile: chainFile() };
     const claimants = Array.from({ length: 6 }, () => startClaimant(options));
     await Promise.all(claimants.map((c) => c.waitFor(/^ready$/)));
     for (const c of claimants) c.send("go");
@@ -89,11 +90,11 @@ describeWithPostgres("single flight across processes", (server) => {
     expect(outcomes.filter((o) => o === "fetched")).toHaveLength(1);
     expect(outcomes.filter((o) => o === `entry ${chainSha}`)).toHaveLength(5);
     expect(claimants.flatMap((c) => c.lines).filter((line) => line.startsWith("fetching"))).toHaveLength(1);
-  });
+  }, 300_000);
 
   it("the fetcher is killed mid-fetch: after its lease lapses exactly one waiter takes over, and the rest get that entry", async () => {
     const leaseMs = 1_500;
-    const options = { url: server().url, schema: "fleet_killed", source: "databento", leaseMs, waitMs: 30_000, chainFile: chainFile() };
+    const options = { url: server().url, schema: "fleet_killed", source: "databento", leaseMs, waitMs: 120_000, chainFile: chainFile() };
     const claimants = Array.from({ length: 4 }, () => startClaimant(options));
     await Promise.all(claimants.map((c) => c.waitFor(/^ready$/)));
     for (const c of claimants) c.send("go");
@@ -105,7 +106,7 @@ describeWithPostgres("single flight across processes", (server) => {
     await exited(first);
 
     const rest = claimants.filter((c) => c !== first);
-    const second = await Promise.race(rest.map((c) => c.waitFor(/^fetching /, 20_000).then(() => c)));
+    const second = await Promise.race(rest.map((c) => c.waitFor(/^fetching /, 60_000).then(() => c)));
     const tookOverAfter = Date.now() - killedAt;
     // Not before the lease could have lapsed (it was renewed until the kill), and soon after it did.
     expect(tookOverAfter).toBeGreaterThanOrEqual(leaseMs - 600);
@@ -116,5 +117,5 @@ describeWithPostgres("single flight across processes", (server) => {
     expect(outcomes.filter((o) => o === "fetched")).toHaveLength(1);
     expect(outcomes.filter((o) => o === `entry ${chainSha}`)).toHaveLength(2);
     expect(claimants.flatMap((c) => c.lines).filter((line) => line.startsWith("fetching"))).toHaveLength(2);
-  });
+  }, 300_000);
 });
