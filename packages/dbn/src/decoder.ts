@@ -111,7 +111,8 @@ export class DbnDecoder implements AsyncIterable<DbnRecord> {
   private rest: Uint8Array = EMPTY;
 
   constructor(input: DbnInput, options: DecodeOptions = {}) {
-    this.chunks = decompressedChunks(input, options.compression, { backend: options.zstdBackend, maxWindow: options.maxZstdWindow });
+    // The parser copies whatever it keeps of a piece, so the native backend may reuse its output buffer.
+    this.chunks = decompressedChunks(input, options.compression, { backend: options.zstdBackend, maxWindow: options.maxZstdWindow, reuseOutput: true });
     this.parser = new DbnParser(
       (metadata) => {
         this.metadataValue = options.upgrade ? upgradeMetadata(metadata) : metadata;
@@ -307,7 +308,8 @@ export async function visitDbn(input: DbnInput, visitor: RecordVisitor, options?
 function pushAll(parser: DbnParser, bytes: Uint8Array, options: DecodeOptions): void {
   const compression = options.compression ?? "auto";
   if (compression === "zstd" || (compression === "auto" && isZstd(bytes))) {
-    for (const piece of new ZstdStreamDecoder({ backend: options.zstdBackend, maxWindow: options.maxZstdWindow }).decode(bytes, true)) {
+    const decoder = new ZstdStreamDecoder({ backend: options.zstdBackend, maxWindow: options.maxZstdWindow, reuseOutput: true });
+    for (const piece of decoder.decode(bytes, true)) {
       parser.push(piece);
       if (parser.stopped) return;
     }

@@ -232,12 +232,20 @@ describe("native backend (zstd-napi)", () => {
     const first = pieces.next();
     expect(first.done).toBe(false);
     expect((first.value as Uint8Array).length).toBeLessThanOrEqual(128 * 1024);
-    let total = (first.value as Uint8Array).length;
+    const kept = [first.value as Uint8Array];
     for (const piece of pieces) {
       expect(piece.length).toBeLessThanOrEqual(128 * 1024);
-      total += piece.length;
+      kept.push(piece);
     }
-    expect(total).toBe(big.length);
+    // Without reuseOutput every piece stays intact after later ones are decompressed.
+    expect(Buffer.concat(kept).equals(big)).toBe(true);
+    // With it, pieces share one buffer: each is right when handed out (checked as it comes).
+    let offset = 0;
+    for (const piece of new ZstdStreamDecoder({ backend: NATIVE!, reuseOutput: true }).decode(zst, true)) {
+      expect(Buffer.from(piece).equals(big.subarray(offset, offset + piece.length))).toBe(true);
+      offset += piece.length;
+    }
+    expect(offset).toBe(big.length);
   });
 });
 

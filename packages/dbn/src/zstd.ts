@@ -44,6 +44,12 @@ export interface ZstdOptions {
   backend?: ZstdBackend | ZstdBackendName;
   /** Largest frame window accepted, in bytes (default MAX_ZSTD_WINDOW, 128 MiB). */
   maxWindow?: number;
+  /**
+   * Let the native backend write each piece into memory a previous piece used: a piece is then
+   * valid only until the next one is requested. For consumers that copy what they keep (the DBN
+   * parser does): fresh output memory costs about half again the decompression's own time.
+   */
+  reuseOutput?: boolean;
 }
 
 /**
@@ -165,13 +171,13 @@ export function resolveZstdBackend(backend: ZstdBackend | string | undefined): Z
   return typeof backend === "string" ? zstdBackendNamed(backend) : backend;
 }
 
-function zstdOptions(options: ZstdBackend | ZstdOptions | undefined): { backend: ZstdBackend; maxWindow: number } {
+function zstdOptions(options: ZstdBackend | ZstdOptions | undefined): { backend: ZstdBackend; maxWindow: number; reuseOutput: boolean } {
   const given: ZstdOptions = options === undefined ? {} : "decompressSync" in options ? { backend: options } : options;
   const maxWindow = given.maxWindow ?? MAX_ZSTD_WINDOW;
   if (!Number.isSafeInteger(maxWindow) || maxWindow < 1024) {
     throw new RangeError(`maxZstdWindow must be an integer number of bytes >= 1024, got ${String(given.maxWindow)}`);
   }
-  return { backend: resolveZstdBackend(given.backend), maxWindow };
+  return { backend: resolveZstdBackend(given.backend), maxWindow, reuseOutput: given.reuseOutput ?? false };
 }
 
 /** A decompressor failure inside a frame the walker found whole: always corrupt data. */
@@ -218,11 +224,10 @@ class FrameCount {
 
 /** Output per native call: one block, so the context runs at most 128 KiB ahead. */
 const NATIVE_OUTPUT = MAX_ZSTD_BLOCK;
-/**
- * Pieces are cut from buffers of this size (uninitialised: only written bytes are handed out):
- * one fresh 128 KiB buffer per piece costs more than the decompression saves.
- */
+/** Pieces are cut from buffers of this size: fewer allocations than one buffer per piece. */
 const NATIVE_BUFFER = 1024 * 1024;
+/** With `reuseOutput`, one buffer this size serves every piece (it stays in the CPU's cache). */
+const NATIVE_REUSED_BUFFER = 256 * 1024;
 /** Checked input is handed to a native context once it may regenerate this much… */
 const NATIVE_BATCH_OUTPUT = 1024 * 1024;
 /** …or once this much of it is waiting. */
@@ -265,9 +270,11 @@ export class ZstdStreamDecoder {
 
   /** The backend actually decompressing (fzstd unless the given one has a native context). */
   readonly backendName: string;
+  private readonly reuseOutput: boolean;
 
   constructor(options: ZstdOptions = {}) {
-    const { backend, maxWindow } = zstdOptions(options);
+    const { backend, maxWindow, reuseOutput } = zstdOptions(options);
+    this.reuseOutput = reuseOutput;
     this.walker = new ZstdFrameWalker(maxWindow);
     this.native = backend.createContext ? backend.createContext(maxWindow) : null;
     this.backendName = this.native ? backend.name : FZSTD_BACKEND.name;
@@ -359,7 +366,9 @@ export class ZstdStreamDecoder {
     let rest = input;
     for (;;) {
       if (this.fill === this.dst.length) {
-        this.dst = Buffer.allocUnsafeSlow(NATIVE_BUFFER);
+        // Reused only on request: the consumer has asked for this piece, so it is done with all
+        // the earlier ones.
+        if (!this.reuseOutput || this.dst.length === 0) this.dst = new Uint8Array(this.reuseOutput ? NATIVE_REUSED_BUFFER : NATIVE_BUFFER);
         this.fill = 0;
       }
       const room = Math.min(NATIVE_OUTPUT, this.dst.length - this.fill);
@@ -486,9 +495,9 @@ const TRANSFORM_BATCH_OUTPUT = 128 * 1024;
  * not by the compression ratio.
  */
 export async function* zstdDecompressStream(source: AsyncIterable<Uint8Array>, options?: ZstdBackend | ZstdOptions): AsyncGenerator<Uint8Array> {
-  const { backend, maxWindow } = zstdOptions(options);
+  const { backend, maxWindow, reuseOutput } = zstdOptions(options);
   if (backend.createContext || !backend.createTransform) {
-    const decoder = new ZstdStreamDecoder({ backend, maxWindow });
+    const decoder = new ZstdStreamDecoder({ backend, maxWindow, reuseOutput });
     for await (const chunk of source) yield* decoder.decode(chunk);
     yield* decoder.decode(new Uint8Array(0), true);
     return;
