@@ -21,6 +21,7 @@ import {
   type OptionsChain,
   type TtlPolicy,
 } from "@nq/core";
+import { inProcessWriteTurn } from "@nq/history";
 import type { CacheDatabase, CacheEntryTable } from "./database-schema.js";
 import { cannotSetAsideError, openCacheDatabase, setAsideDamagedDatabase, unavailable, type DatabaseFileOptions, type OpenCacheDatabase } from "./database-file.js";
 import { diagnose, isDamagedDatabaseError } from "./diagnose.js";
@@ -63,7 +64,7 @@ export class SqliteChainCache implements ManagedChainCache {
     this.fileIdentity = opened.fileIdentity;
     this.outdated = opened.outdated;
     this.claims = new SqliteFetchClaims({
-      transact: (work) => this.guarded("write", () => immediateTransaction(this.db, this.native, work)),
+      transact: (work) => this.guarded("write", () => inProcessWriteTurn(this.file, () => immediateTransaction(this.db, this.native, work))),
       get: (key, now) => this.get(key, now),
       maxEntryBytes: options.maxEntryBytes,
       log: options.log,
@@ -156,8 +157,10 @@ export class SqliteChainCache implements ManagedChainCache {
     if (this.readOnly) throw this.readOnlyError("write");
     const row = this.toRow(key, entry);
     if (!row) return;
+    // Writers of this file in this process take turns (see inProcessWriteTurn): better-sqlite3 waits for a
+    // lock synchronously, so a second handle would otherwise block the thread this transaction needs.
     await this.guarded("write", () =>
-      this.db.connection().execute(async (connection) => {
+      inProcessWriteTurn(this.file, () => this.db.connection().execute(async (connection) => {
         // IMMEDIATE takes the write lock up front, so a second writer waits on the busy timeout instead of
         // failing at its first write with a lock it cannot upgrade.
         await sql`begin immediate`.execute(connection);
@@ -174,7 +177,7 @@ export class SqliteChainCache implements ManagedChainCache {
           await sql`rollback`.execute(connection).catch(() => {});
           throw error;
         }
-      }),
+      })),
     );
   }
 
@@ -224,7 +227,7 @@ export class SqliteChainCache implements ManagedChainCache {
   async purgeExpired(now: Date): Promise<number> {
     if (this.readOnly) throw this.readOnlyError("delete");
     const result = await this.guarded("delete", () =>
-      this.db.deleteFrom("cache_entries").where("expires_at", "<=", now.toISOString()).executeTakeFirst(),
+      inProcessWriteTurn(this.file, () => this.db.deleteFrom("cache_entries").where("expires_at", "<=", now.toISOString()).executeTakeFirst()),
     );
     await this.giveSpaceBack();
     return Number(result.numDeletedRows);
@@ -233,7 +236,7 @@ export class SqliteChainCache implements ManagedChainCache {
   /** Deletes every entry. The hit/miss counters are history, not entries, and are kept. */
   async clear(): Promise<number> {
     if (this.readOnly) throw this.readOnlyError("delete");
-    const result = await this.guarded("delete", () => this.db.deleteFrom("cache_entries").executeTakeFirst());
+    const result = await this.guarded("delete", () => inProcessWriteTurn(this.file, () => this.db.deleteFrom("cache_entries").executeTakeFirst()));
     await this.giveSpaceBack();
     return Number(result.numDeletedRows);
   }
@@ -316,13 +319,15 @@ export class SqliteChainCache implements ManagedChainCache {
     if (this.readOnly) return;
     try {
       await this.guarded("delete", () =>
-        this.db
-          .deleteFrom("cache_entries")
-          .where("source", "=", key.source)
-          .where("request_hash", "=", key.requestHash)
-          .where("written_at", "=", read.written_at)
-          .where("chain_sha256", "=", read.chain_sha256)
-          .execute(),
+        inProcessWriteTurn(this.file, () =>
+          this.db
+            .deleteFrom("cache_entries")
+            .where("source", "=", key.source)
+            .where("request_hash", "=", key.requestHash)
+            .where("written_at", "=", read.written_at)
+            .where("chain_sha256", "=", read.chain_sha256)
+            .execute(),
+        ),
       );
     } catch (error) {
       this.log.warn(`could not drop the bad cache entry for ${key.source}: ${(error as Error).message}`);
@@ -346,10 +351,10 @@ export class SqliteChainCache implements ManagedChainCache {
     try {
       if (!this.native.exec) return;
       // Through the connection kysely serializes, so no query of ours is in flight meanwhile.
-      await this.db.connection().execute(async () => {
+      await inProcessWriteTurn(this.file, () => this.db.connection().execute(async () => {
         this.native.exec!("pragma incremental_vacuum");
         this.native.exec!("pragma wal_checkpoint(TRUNCATE)");
-      });
+      }));
     } catch (error) {
       this.log.debug(`could not shrink the cache file: ${(error as Error).message}`);
     }
@@ -360,17 +365,19 @@ export class SqliteChainCache implements ManagedChainCache {
     if (this.readOnly) return;
     const hit = outcome === "hit" ? 1 : 0;
     try {
-      await this.db
-        .insertInto("cache_counters")
-        .values({ source, hits: hit, misses: 1 - hit, spend_saved_usd: savedUsd })
-        .onConflict((conflict) =>
-          conflict.column("source").doUpdateSet({
-            hits: sql`hits + ${hit}`,
-            misses: sql`misses + ${1 - hit}`,
-            spend_saved_usd: sql`spend_saved_usd + ${savedUsd}`,
-          }),
-        )
-        .execute();
+      await inProcessWriteTurn(this.file, () =>
+        this.db
+          .insertInto("cache_counters")
+          .values({ source, hits: hit, misses: 1 - hit, spend_saved_usd: savedUsd })
+          .onConflict((conflict) =>
+            conflict.column("source").doUpdateSet({
+              hits: sql`hits + ${hit}`,
+              misses: sql`misses + ${1 - hit}`,
+              spend_saved_usd: sql`spend_saved_usd + ${savedUsd}`,
+            }),
+          )
+          .execute(),
+      );
     } catch (error) {
       this.log.warn(`could not count a cache ${outcome} for ${source} in ${this.file}: ${describeError(error)}`);
     }

@@ -364,7 +364,11 @@ export class KyselyChainHistory implements ChainHistory {
  */
 const writeTurns = new Map<string, Promise<unknown>>();
 
-async function inProcessWriteTurn<T>(key: string, run: () => Promise<T>): Promise<T> {
+/**
+ * Runs `run` when every earlier writer under `key` (a database file's absolute path) in this process has
+ * finished. Exported so the other SQLite stores of a file (the cache in @nq/cache-sqlite) take the same turns.
+ */
+export async function inProcessWriteTurn<T>(key: string, run: () => Promise<T>): Promise<T> {
   const previous = writeTurns.get(key) ?? Promise.resolve();
   const mine = previous.then(run, run);
   const settled = mine.catch(() => {});
