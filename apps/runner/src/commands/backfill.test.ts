@@ -142,7 +142,7 @@ describe.skipIf(!existsSync(CLI))("backfill (built CLI, local Databento server)"
     const third = await cli(args, dir);
     expect(third.status, third.stderr).toBe(0);
     const summary = JSON.parse(third.stdout) as { status: string; submitted: number; reused: number; files: number; filesDownloaded: number; filesSkipped: number };
-    expect(summary).toMatchObject({ status: "complete", submitted: 0, reused: 0 });
+    expect(summary).toMatchObject({ status: "complete", submitted: 0, reused: 0, converted: true });
     expect(third.stderr).toMatch(/\[backfill\] \d+\/\d+ files · .* of .* · .*\/s · (ETA|done)/);
 
     // One job per schema, bought once across the three runs.
@@ -171,6 +171,21 @@ describe.skipIf(!existsSync(CLI))("backfill (built CLI, local Databento server)"
     }
     expect(readdirSync(join(out, "dbn", "bbo-1m")).some((n) => n.endsWith(".part"))).toBe(false);
 
+    // Converted last: Parquet per schema and trade date with every record, and the daily chain table.
+    const converted = JSON.parse(readFileSync(join(out, "backfill-manifest.json"), "utf8")).converted as { outputs: { path: string; rows: number; schema: string }[] };
+    for (const job of manifest.jobs) {
+      const rows = converted.outputs.filter((o) => o.schema === job.schema).reduce((n, o) => n + o.rows, 0);
+      expect(rows, job.schema).toBe(server.batch.jobs.find((j) => j.id === job.jobId)!.recordCount);
+    }
+    const chain = converted.outputs.filter((o) => o.schema === "daily_chain");
+    expect(chain.length).toBeGreaterThan(0);
+    expect(chain.reduce((n, o) => n + o.rows, 0)).toBeGreaterThan(0);
+    for (const o of converted.outputs) {
+      expect(o.path.startsWith("parquet/")).toBe(true);
+      expect(o.path.endsWith(".parquet")).toBe(true);
+      expect(statSync(join(out, o.path)).size).toBeGreaterThan(0);
+    }
+
     // What was paid is in the spend ledger `usage` reads, once per job.
     const ledger = await openSpendLedger({ path: join(dir, "cache.db"), readOnly: true });
     const paid = await ledger.entries();
@@ -183,7 +198,8 @@ describe.skipIf(!existsSync(CLI))("backfill (built CLI, local Databento server)"
     const before = server.requests.length;
     const fourth = await cli(args, dir);
     expect(fourth.status, fourth.stderr).toBe(0);
-    expect(JSON.parse(fourth.stdout)).toMatchObject({ submitted: 0, filesDownloaded: 0, paidUsd: 0 });
+    expect(JSON.parse(fourth.stdout)).toMatchObject({ submitted: 0, filesDownloaded: 0, paidUsd: 0, converted: false });
+    expect(fourth.stderr).toMatch(/\[backfill\] already converted/);
     expect(server.requests.slice(before).filter((r) => r.path.startsWith("/v0/batch/download/") || r.path === "/v0/batch.submit_job")).toEqual([]);
   }, 180_000);
 

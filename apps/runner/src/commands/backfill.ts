@@ -20,7 +20,7 @@ import { openSpendLedger } from "@nq/cache-sqlite";
 import { importPluginModule, loadSourcePlugin } from "../plugin-loader.js";
 import { EXIT, resolveProfilePath } from "../run.js";
 import { ledgerPathFor, loadOpsProfile } from "./ops-profile.js";
-import { loadParquetConverter } from "./backfill-convert.js";
+import { convertToParquet } from "./backfill-convert.js";
 
 /** What the runner needs of a plugin's `backfill` export (the plugin's own types may say more). */
 export interface BackfillPlugin {
@@ -155,8 +155,6 @@ export function backfillCommand(settings: BackfillSettings): Command {
         progress.line(`[${entry.level}] ${name}: ${entry.message}`);
       }, name);
       const spend = new SpendLedger(null);
-      const convert = flags.convert ? await loadParquetConverter() : null;
-      if (flags.convert && convert === null) progress.line(`[warn] no Parquet converter is installed (@nq/parquet): the backfill stops at the verified DBN files`);
       const outDir = resolve(settings.cwd, flags.out);
       const runId = `backfill-${randomUUID()}`;
       let outcome: BackfillRunResult;
@@ -172,7 +170,7 @@ export function backfillCommand(settings: BackfillSettings): Command {
           log,
           spend,
           onProgress: (event) => progress.update(event),
-          ...(convert ? { convert } : {}),
+          ...(flags.convert ? { convert: convertToParquet } : {}),
           ...(flags.resubmitExpired ? { resubmitExpired: true } : {}),
         });
       } catch (error) {
