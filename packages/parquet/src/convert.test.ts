@@ -167,6 +167,27 @@ describe("trade dates: Chicago time, 17:00 CT rollover, DST", () => {
   });
 });
 
+describe("records out of time order", () => {
+  it("a trade date seen again after another one gets a second file, and no row is lost", async () => {
+    const dir = scratch("order");
+    const records = [
+      mbp1(101, ns("2024-03-05T15:00:00Z"), 1_000_000_000_000n, 1),
+      mbp1(101, ns("2024-03-06T15:00:00Z"), 1_000_000_000_000n, 2),
+      mbp1(101, ns("2024-03-05T16:00:00Z"), 1_000_000_000_000n, 4),
+    ];
+    const result = await convertDbnToParquet({ input: mbp1File(dir, "o.dbn", records), outDir: join(dir, "out"), fileStem: "part" });
+    expect(result.files.map((f) => [f.tradeDate, f.rows, f.path.slice(f.path.indexOf("trade_date="))])).toEqual([
+      ["2024-03-05", 1, "trade_date=2024-03-05/part.0.parquet"],
+      ["2024-03-05", 1, "trade_date=2024-03-05/part.1.parquet"],
+      ["2024-03-06", 1, "trade_date=2024-03-06/part.parquet"],
+    ]);
+    await withDuckDb(async (db) => {
+      const rows = await queryRows(db, `SELECT sum(size)::INTEGER AS s, count(*)::INTEGER AS n FROM read_parquet('${join(dir, "out")}/mbp-1/*/*.parquet')`);
+      expect(rows).toEqual([{ s: 7, n: 3 }]);
+    });
+  });
+});
+
 describe("a generated day of quotes: DuckDB's counts and sums equal the DBN decode's", () => {
   it.each(["v1", "v2"] as const)("rows, sums of prices and sizes, min/max timestamps (Parquet %s pages)", async (parquetVersion) => {
     const dir = scratch("sums");

@@ -2,13 +2,16 @@
  * DBN file → Parquet files, one per CME trade date, written by DuckDB in one streaming pass.
  *
  * DuckDB pulls the records through a table function (`DbnColumnScan`), joins each row's symbol id to
- * the symbols named in the file's metadata, and writes zstd-compressed Parquet partitioned by trade
- * date into a temporary folder inside `outDir`. Only when DuckDB has finished every file are they
- * fsynced and renamed to their final names, so a failed or interrupted conversion leaves no Parquet
- * file under a final name (a previous run's complete files stay as they were).
+ * the symbols named in the file's metadata, and writes zstd-compressed Parquet into a temporary
+ * folder inside `outDir`: one COPY per run of records with the same trade date (Databento's files are
+ * in time order, so that is one per trade date; records out of order start another file for their
+ * date). Each COPY streams row group by row group, so memory does not grow with the input. Only when
+ * every COPY has finished are the files fsynced and renamed to their final names, so a failed or
+ * interrupted conversion leaves no Parquet file under a final name (a previous run's complete files
+ * stay as they were).
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { DuckDBInstance, DuckDBTableFunction, type DuckDBType, BIGINT, DATE, DECIMAL, INTEGER, SMALLINT, TIMESTAMP_NS, TINYINT, UBIGINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR } from "@duckdb/node-api";
 import { DbnDecodeError, schemaName, schemaRType, type Metadata, type ZstdBackend } from "@nq/dbn";
@@ -124,6 +127,8 @@ export async function convertDbnToParquet(options: ConvertOptions): Promise<Conv
         }
         appender.closeSync();
       }
+      let segmentDay = 0;
+      let segmentRows = 0;
       connection.registerTableFunction(
         DuckDBTableFunction.create({
           name: SCAN_FUNCTION,
@@ -139,7 +144,9 @@ export async function convertDbnToParquet(options: ConvertOptions): Promise<Conv
               return;
             }
             try {
-              output.rowCount = scan.emit(output.chunk);
+              const n = scan.emit(output.chunk, segmentDay);
+              segmentRows += n;
+              output.rowCount = n;
             } catch (error) {
               scanError = error;
               output.rowCount = 0;
@@ -148,14 +155,7 @@ export async function convertDbnToParquet(options: ConvertOptions): Promise<Conv
           },
         }),
       );
-      const partitions = join(tmpDir, "out");
-      const select = [
-        ...plan.columns.map((c) => projection(c, "s")),
-        `m.symbol`,
-        `m.canonical_symbol`,
-        `s.trade_date`,
-        `s.trade_date AS nq_partition`,
-      ].join(", ");
+      const select = [...plan.columns.map((c) => projection(c, "s")), `m.symbol`, `m.canonical_symbol`, `s.trade_date`].join(", ");
       const kv = { ...PARQUET_KV_METADATA, nq_schema: schema, nq_dataset: metadata.dataset, nq_dbn_version: String(metadata.version), nq_source_file: basename(input) };
       const copyOptions = [
         "FORMAT parquet",
@@ -163,18 +163,24 @@ export async function convertDbnToParquet(options: ConvertOptions): Promise<Conv
         `COMPRESSION_LEVEL ${integerOption(options.compressionLevel ?? 3, "compressionLevel", 1, 22)}`,
         `ROW_GROUP_SIZE ${integerOption(options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS, "rowGroupRows", 1024, 1 << 30)}`,
         `PARQUET_VERSION ${options.parquetVersion === "v1" ? "v1" : "v2"}`,
-        "PARTITION_BY (nq_partition)",
         `KV_METADATA {${Object.entries(kv).map(([k, v]) => `${k}: ${sqlString(v)}`).join(", ")}}`,
-      ];
-      try {
-        await connection.run(
-          `COPY (SELECT ${select} FROM ${SCAN_FUNCTION}() s LEFT JOIN nq_symbols m ON s.symbol_id = m.id) TO ${sqlString(partitions)} (${copyOptions.join(", ")})`,
-        );
-      } catch (error) {
-        throw failure(input, scanError ?? error);
+      ].join(", ");
+      const segments: Segment[] = [];
+      for (;;) {
+        const day = decoding(input, () => scan.nextTradeDay());
+        if (day === null) break;
+        segmentDay = day;
+        segmentRows = 0;
+        const path = join(tmpDir, `segment-${segments.length}.parquet`);
+        try {
+          await connection.run(`COPY (SELECT ${select} FROM ${SCAN_FUNCTION}() s LEFT JOIN nq_symbols m ON s.symbol_id = m.id) TO ${sqlString(path)} (${copyOptions})`);
+        } catch (error) {
+          throw failure(input, scanError ?? error);
+        }
+        if (scanError) throw failure(input, scanError);
+        segments.push({ path, tradeDate: dateOfDays(day), rows: segmentRows });
       }
-      if (scanError) throw failure(input, scanError);
-      const files = publish(partitions, outDir, schema, stem, new Map([...scan.rowsByTradeDay].map(([day, rows]) => [dateOfDays(day), rows])));
+      const files = publish(segments, outDir, schema, stem);
       return {
         files,
         schema,
@@ -229,32 +235,36 @@ function stemOf(input: string): string {
   return basename(input).replace(/\.zst$/i, "").replace(/\.dbn$/i, "") || "data";
 }
 
-/** Moves DuckDB's `nq_partition=<date>/data_N.parquet` files to their final names, each fsynced first. */
-export function publish(partitions: string, outDir: string, schema: string, stem: string, rowsByDate: Map<string, number>): ConvertedFile[] {
+/** A Parquet file DuckDB finished in the temp folder: rows of one trade date. */
+export interface Segment {
+  path: string;
+  tradeDate: string;
+  rows: number;
+}
+
+/**
+ * Moves finished files to `<outDir>/<schema>/trade_date=<date>/<stem>.parquet` (`<stem>.<n>.parquet`
+ * when one date has several), each fsynced before its rename and its folder after.
+ */
+export function publish(segments: Segment[], outDir: string, schema: string, stem: string): ConvertedFile[] {
+  const perDate = new Map<string, number>();
+  for (const s of segments) perDate.set(s.tradeDate, (perDate.get(s.tradeDate) ?? 0) + 1);
+  const seen = new Map<string, number>();
+  const moves = segments.map((segment) => {
+    const index = seen.get(segment.tradeDate) ?? 0;
+    seen.set(segment.tradeDate, index + 1);
+    const dir = join(outDir, schema, `trade_date=${segment.tradeDate}`);
+    return { ...segment, dir, to: join(dir, `${stem}${perDate.get(segment.tradeDate)! > 1 ? `.${index}` : ""}.parquet`) };
+  });
+  for (const move of moves) syncFile(move.path);
   const files: ConvertedFile[] = [];
-  // No rows: DuckDB wrote no partition folder at all.
-  const entries = existsSync(partitions) ? readdirSync(partitions).sort() : [];
-  const moves: { from: string; to: string; tradeDate: string }[] = [];
-  for (const entry of entries) {
-    const tradeDate = /^nq_partition=(\d{4}-\d{2}-\d{2})$/.exec(entry)?.[1];
-    if (!tradeDate) throw new ParquetConvertError("write_failed", `unexpected partition folder ${entry} from DuckDB`);
-    const parts = readdirSync(join(partitions, entry)).filter((f) => f.endsWith(".parquet")).sort();
-    parts.forEach((part, index) => {
-      const from = join(partitions, entry, part);
-      const dir = join(outDir, schema, `trade_date=${tradeDate}`);
-      const to = join(dir, `${stem}${parts.length > 1 ? `.${index}` : ""}.parquet`);
-      moves.push({ from, to, tradeDate });
-    });
-  }
-  for (const move of moves) syncFile(move.from);
   for (const move of moves) {
-    const dir = join(move.to, "..");
-    mkdirSync(dir, { recursive: true });
-    renameSync(move.from, move.to);
-    syncFile(dir);
-    files.push({ path: move.to, schema, tradeDate: move.tradeDate, rows: rowsByDate.get(move.tradeDate) ?? 0, bytes: statSync(move.to).size });
+    mkdirSync(move.dir, { recursive: true });
+    renameSync(move.path, move.to);
+    syncFile(move.dir);
+    files.push({ path: move.to, schema, tradeDate: move.tradeDate, rows: move.rows, bytes: statSync(move.to).size });
   }
-  return files;
+  return files.sort((a, b) => (a.tradeDate < b.tradeDate ? -1 : a.tradeDate > b.tradeDate ? 1 : a.path < b.path ? -1 : 1));
 }
 
 function syncFile(path: string): void {

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { publish, sqlString, type ConvertedFile } from "./convert.js";
+import { publish, sqlString, type ConvertedFile, type Segment } from "./convert.js";
 import { decimalText, foldDailyChain, type DailyChainFoldOptions, type DailyChainRow } from "./daily-chain.js";
 import { ParquetConvertError } from "./errors.js";
 
@@ -73,17 +73,21 @@ async function writeDailyChain(rows: DailyChainRow[], outDir: string, stem: stri
       const select = COLUMNS.map(([name, type]) =>
         type === "TIMESTAMP_NS" ? `make_timestamp_ns("${name}"::BIGINT) AS "${name}"` : `"${name}"::${type} AS "${name}"`,
       ).join(", ");
-      const partitions = join(tmpDir, "out");
-      try {
-        await connection.run(
-          `COPY (SELECT ${select}, "trade_date"::DATE AS nq_partition FROM chain) TO ${sqlString(partitions)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (nq_partition), KV_METADATA {nq_table: 'daily NQ options chain: one row per contract per CME trade date', nq_prices: 'DECIMAL(18,9)', nq_iv: 'Black-76 from settlement and the underlying future settlement, ACT/365 from the session close to expiration'})`,
-        );
-      } catch (error) {
-        throw new ParquetConvertError("write_failed", `writing the daily chain table failed: ${(error as Error).message}`, { cause: error });
-      }
       const counts = new Map<string, number>();
       for (const row of rows) counts.set(row.tradeDate, (counts.get(row.tradeDate) ?? 0) + 1);
-      return publish(partitions, outDir, DAILY_CHAIN_SCHEMA, stem, counts);
+      const segments: Segment[] = [];
+      for (const [tradeDate, count] of [...counts].sort(([a], [b]) => (a < b ? -1 : 1))) {
+        const path = join(tmpDir, `chain-${tradeDate}.parquet`);
+        try {
+          await connection.run(
+            `COPY (SELECT ${select} FROM chain WHERE "trade_date" = ${sqlString(tradeDate)}) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION zstd, KV_METADATA {nq_table: 'daily NQ options chain: one row per contract per CME trade date', nq_prices: 'DECIMAL(18,9)', nq_iv: 'Black-76 from settlement and the underlying future settlement, ACT/365 from the session close to expiration'})`,
+          );
+        } catch (error) {
+          throw new ParquetConvertError("write_failed", `writing the daily chain table for ${tradeDate} failed: ${(error as Error).message}`, { cause: error });
+        }
+        segments.push({ path, tradeDate, rows: count });
+      }
+      return publish(segments, outDir, DAILY_CHAIN_SCHEMA, stem);
     } finally {
       connection.closeSync();
     }

@@ -6,7 +6,8 @@
  * time by @nq/dbn's bounded `ZstdStreamDecoder` (native libzstd when @nq/dbn has it, fzstd
  * otherwise), and @nq/dbn's `DbnParser` hands each record's bytes to a visitor that copies the fields
  * into per-column buffers. A piece is only read when fewer than one chunk of rows is waiting, so the
- * buffers hold at most one chunk plus one inflated block of records, whatever the file's size.
+ * buffers hold at most one chunk plus one inflated block of records, whatever the file's size. The
+ * scan stops at each change of trade date, so each DuckDB COPY it feeds holds one trade date.
  *
  * Fixed-width fields are copied byte for byte (DBN and DuckDB are both little-endian, and DuckDB's
  * DECIMAL(18,9) and TIMESTAMP_NS are int64 underneath), with the DBN null sentinels turned into
@@ -108,7 +109,6 @@ export interface ScanOptions {
 
 /** The scan's columns in DuckDB: the record's own, then `symbol_id` (INTEGER) and `trade_date` (DATE). */
 export class DbnColumnScan {
-  readonly rowsByTradeDay = new Map<number, number>();
   /** Records of other rtypes (symbol mappings, system messages, …): counted, not written. */
   skipped = 0;
   rows = 0;
@@ -264,7 +264,6 @@ export class DbnColumnScan {
     const ns = hi * TWO_32 + lo;
     const day = this.options.clock.daysAt(Math.floor(ns / 1e6));
     this.tradeDays[row] = day;
-    this.rowsByTradeDay.set(day, (this.rowsByTradeDay.get(day) ?? 0) + 1);
     this.symbolIds[row] = this.options.symbols.idAt(view.getUint32(offset + 4, true), ns);
     this.rows++;
   }
@@ -291,13 +290,22 @@ export class DbnColumnScan {
     }
   }
 
-  /**
-   * Writes the next rows (at most CHUNK_ROWS) into DuckDB's output chunk and returns how many; 0 at
-   * the end. Column order: the plan's columns, then symbol_id and trade_date.
-   */
-  emit(chunk: duckdb.DataChunk): number {
+  /** The trade date (days since the epoch) of the next row, or null when the input is exhausted. */
+  nextTradeDay(): number | null {
     this.fill();
-    const n = Math.min(this.pending, CHUNK_ROWS);
+    return this.pending === 0 ? null : this.tradeDays[0]!;
+  }
+
+  /**
+   * Writes the next rows of trade day `day` (at most CHUNK_ROWS) into DuckDB's output chunk and
+   * returns how many; 0 when the input ends or the next row belongs to another trade date (the
+   * caller then starts the next file). Column order: the plan's columns, then symbol_id and trade_date.
+   */
+  emit(chunk: duckdb.DataChunk, day: number): number {
+    this.fill();
+    const limit = Math.min(this.pending, CHUNK_ROWS);
+    let n = 0;
+    while (n < limit && this.tradeDays[n] === day) n++;
     if (n === 0) return 0;
     const columns = this.options.plan.columns;
     for (let c = 0; c < columns.length; c++) {
