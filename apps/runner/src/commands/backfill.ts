@@ -179,7 +179,8 @@ export function backfillCommand(settings: BackfillSettings): Command {
         const manifest = resolve(outDir, "backfill-manifest.json");
         if (settings.signal.aborted || isSourceErrorOfKind(error, "aborted")) {
           process.stderr.write(`backfill interrupted: partial run — the manifest ${manifest} says what is done; run the same command again to continue (nothing is bought or downloaded twice)\n`);
-          process.exitCode = EXIT.sigint;
+          // The signal handler has set 130 or 143 already.
+          process.exitCode ??= EXIT.sigint;
           return;
         }
         if (isSourceError(error) && !isSourceErrorOfKind(error, "config")) {
