@@ -13,7 +13,7 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
-import { DuckDBInstance, DuckDBTableFunction, type DuckDBType, BIGINT, DATE, DECIMAL, INTEGER, SMALLINT, TIMESTAMP_NS, TINYINT, UBIGINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR } from "@duckdb/node-api";
+import { DuckDBInstance, DuckDBTableFunction, DuckDBTypeId, ENUM, type DuckDBEnumType, type DuckDBType, BIGINT, DATE, DECIMAL, INTEGER, SMALLINT, TIMESTAMP_NS, TINYINT, UBIGINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR } from "@duckdb/node-api";
 import { DbnDecodeError, schemaName, schemaRType, type Metadata, type ZstdBackend } from "@nq/dbn";
 import { KIND_SCAN_TYPE, projection, recordColumns, type RecordColumns } from "./columns.js";
 import { DbnColumnScan, readDbnMetadata } from "./dbn-scan.js";
@@ -105,7 +105,18 @@ export async function convertDbnToParquet(options: ConvertOptions): Promise<Conv
   const tmpDir = join(outDir, `.nq-parquet-${randomBytes(6).toString("hex")}.tmp`);
   mkdirSync(tmpDir);
   const symbols = new SymbolTable(metadata);
-  const scan = new DbnColumnScan({ path: input, rtype, plan, symbols, clock: new TradeDateClock(), ...(options.zstdBackend ? { zstdBackend: options.zstdBackend } : {}) });
+  // Symbols reach DuckDB as ENUM indexes: no per-row string, and no join (which buffered its input).
+  const symbolValues = symbols.entries.map((e) => e.symbol);
+  const canonicalValues = [...new Set(symbols.entries.flatMap((e) => (e.canonical === null ? [] : [e.canonical])))];
+  const canonicalIndex = new Map(canonicalValues.map((v, i) => [v, i]));
+  const symbolType = ENUM(symbolValues.length > 0 ? symbolValues : [""]);
+  const canonicalType = ENUM(canonicalValues.length > 0 ? canonicalValues : [""]);
+  const symbolColumns = {
+    symbolWidth: enumWidth(symbolType),
+    canonicalWidth: enumWidth(canonicalType),
+    canonicalOf: Int32Array.from(symbols.entries, (e) => (e.canonical === null ? -1 : canonicalIndex.get(e.canonical)!)),
+  };
+  const scan = new DbnColumnScan({ path: input, rtype, plan, symbols, symbolColumns, clock: new TradeDateClock(), ...(options.zstdBackend ? { zstdBackend: options.zstdBackend } : {}) });
   let scanError: unknown = null;
   const instance = await DuckDBInstance.create(":memory:", {
     threads: String(options.threads ?? 1),
@@ -115,18 +126,6 @@ export async function convertDbnToParquet(options: ConvertOptions): Promise<Conv
   try {
     const connection = await instance.connect();
     try {
-      await connection.run(`CREATE TABLE nq_symbols (id INTEGER, symbol VARCHAR, canonical_symbol VARCHAR)`);
-      if (symbols.entries.length > 0) {
-        const appender = await connection.createAppender("nq_symbols");
-        for (const entry of symbols.entries) {
-          appender.appendInteger(entry.id);
-          appender.appendVarchar(entry.symbol);
-          if (entry.canonical === null) appender.appendNull();
-          else appender.appendVarchar(entry.canonical);
-          appender.endRow();
-        }
-        appender.closeSync();
-      }
       let segmentDay = 0;
       let segmentRows = 0;
       connection.registerTableFunction(
@@ -134,7 +133,8 @@ export async function convertDbnToParquet(options: ConvertOptions): Promise<Conv
           name: SCAN_FUNCTION,
           bindFunction: (info) => {
             for (const column of plan.columns) info.addResultColumn(column.name, duckType(KIND_SCAN_TYPE[column.kind]));
-            info.addResultColumn("symbol_id", INTEGER);
+            info.addResultColumn("symbol", symbolType);
+            info.addResultColumn("canonical_symbol", canonicalType);
             info.addResultColumn("trade_date", DATE);
           },
           initFunction: () => undefined,
@@ -155,7 +155,7 @@ export async function convertDbnToParquet(options: ConvertOptions): Promise<Conv
           },
         }),
       );
-      const select = [...plan.columns.map((c) => projection(c, "s")), `m.symbol`, `m.canonical_symbol`, `s.trade_date`].join(", ");
+      const select = [...plan.columns.map((c) => projection(c, "s")), `s.symbol`, `s.canonical_symbol`, `s.trade_date`].join(", ");
       const kv = { ...PARQUET_KV_METADATA, nq_schema: schema, nq_dataset: metadata.dataset, nq_dbn_version: String(metadata.version), nq_source_file: basename(input) };
       const copyOptions = [
         "FORMAT parquet",
@@ -173,7 +173,7 @@ export async function convertDbnToParquet(options: ConvertOptions): Promise<Conv
         segmentRows = 0;
         const path = join(tmpDir, `segment-${segments.length}.parquet`);
         try {
-          await connection.run(`COPY (SELECT ${select} FROM ${SCAN_FUNCTION}() s LEFT JOIN nq_symbols m ON s.symbol_id = m.id) TO ${sqlString(path)} (${copyOptions})`);
+          await connection.run(`COPY (SELECT ${select} FROM ${SCAN_FUNCTION}() s) TO ${sqlString(path)} (${copyOptions})`);
         } catch (error) {
           throw failure(input, scanError ?? error);
         }
@@ -291,6 +291,10 @@ function duckType(name: string): DuckDBType {
     case "VARCHAR": return VARCHAR;
     default: throw new RangeError(`no DuckDB type for ${name}`);
   }
+}
+
+function enumWidth(type: DuckDBEnumType): number {
+  return type.internalTypeId === DuckDBTypeId.UTINYINT ? 1 : type.internalTypeId === DuckDBTypeId.USMALLINT ? 2 : 4;
 }
 
 function integerOption(value: number, name: string, min: number, max: number): number {

@@ -98,8 +98,18 @@ class ByteSource {
   }
 }
 
+/** How the symbol columns are handed to DuckDB: as ENUM indexes of `width` bytes. */
+export interface SymbolColumns {
+  /** Bytes per ENUM index of the symbol column (1, 2 or 4, from DuckDB's choice for the value count). */
+  symbolWidth: number;
+  canonicalWidth: number;
+  /** Canonical ENUM index per symbol id; -1 where the symbol has no canonical form. */
+  canonicalOf: Int32Array;
+}
+
 export interface ScanOptions {
   path: string;
+  symbolColumns: SymbolColumns;
   rtype: number;
   plan: RecordColumns;
   symbols: SymbolTable;
@@ -129,6 +139,9 @@ export class DbnColumnScan {
   private symbolIds = new Int32Array(this.capacity);
   private tradeDays = new Int32Array(this.capacity);
   private readonly validityBits = new Uint8Array(CHUNK_ROWS / 8);
+  private readonly symbolOut = new ArrayBuffer(CHUNK_ROWS * 4);
+  private readonly canonicalOut = new ArrayBuffer(CHUNK_ROWS * 4);
+  private readonly canonicalValid = new Uint8Array(CHUNK_ROWS);
   private readonly text = new TextDecoder();
   private finished = false;
 
@@ -299,7 +312,8 @@ export class DbnColumnScan {
   /**
    * Writes the next rows of trade day `day` (at most CHUNK_ROWS) into DuckDB's output chunk and
    * returns how many; 0 when the input ends or the next row belongs to another trade date (the
-   * caller then starts the next file). Column order: the plan's columns, then symbol_id and trade_date.
+   * caller then starts the next file). Column order: the plan's columns, then symbol and
+   * canonical_symbol (ENUM indexes) and trade_date.
    */
   emit(chunk: duckdb.DataChunk, day: number): number {
     this.fill();
@@ -320,12 +334,29 @@ export class DbnColumnScan {
       const valid = this.valid[c];
       if (valid) this.writeValidity(vector, valid, n);
     }
-    const symbolVector = duckdb.data_chunk_get_vector(chunk, columns.length);
-    duckdb.copy_data_to_vector(symbolVector, 0, this.symbolIds.buffer, 0, n * 4);
-    this.writeValidity(symbolVector, null, n);
-    duckdb.copy_data_to_vector(duckdb.data_chunk_get_vector(chunk, columns.length + 1), 0, this.tradeDays.buffer, 0, n * 4);
+    this.writeSymbols(chunk, columns.length, n);
+    duckdb.copy_data_to_vector(duckdb.data_chunk_get_vector(chunk, columns.length + 2), 0, this.tradeDays.buffer, 0, n * 4);
     this.shift(n);
     return n;
+  }
+
+  private writeSymbols(chunk: duckdb.DataChunk, at: number, n: number): void {
+    const { symbolWidth, canonicalWidth, canonicalOf } = this.options.symbolColumns;
+    const symbols = indexArray(this.symbolOut, symbolWidth);
+    const canonicals = indexArray(this.canonicalOut, canonicalWidth);
+    for (let i = 0; i < n; i++) {
+      const id = this.symbolIds[i]!;
+      const canonical = id === NO_SYMBOL ? -1 : canonicalOf[id]!;
+      symbols[i] = id === NO_SYMBOL ? 0 : id;
+      canonicals[i] = canonical < 0 ? 0 : canonical;
+      this.canonicalValid[i] = canonical < 0 ? 0 : 1;
+    }
+    const symbolVector = duckdb.data_chunk_get_vector(chunk, at);
+    duckdb.copy_data_to_vector(symbolVector, 0, this.symbolOut, 0, n * symbolWidth);
+    this.writeValidity(symbolVector, null, n);
+    const canonicalVector = duckdb.data_chunk_get_vector(chunk, at + 1);
+    duckdb.copy_data_to_vector(canonicalVector, 0, this.canonicalOut, 0, n * canonicalWidth);
+    this.writeValidity(canonicalVector, this.canonicalValid, n);
   }
 
   /** Null bits for a nullable column (or, with `valid` null, for symbol ids equal to NO_SYMBOL). */
@@ -360,4 +391,8 @@ export class DbnColumnScan {
   close(): void {
     this.source.close();
   }
+}
+
+function indexArray(buffer: ArrayBuffer, width: number): Uint8Array | Uint16Array | Uint32Array {
+  return width === 1 ? new Uint8Array(buffer) : width === 2 ? new Uint16Array(buffer) : new Uint32Array(buffer);
 }
