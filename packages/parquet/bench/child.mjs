@@ -9,6 +9,7 @@ import { CsvEncoder, openDbn, TsSymbolMap, visitDbn } from "@nq/dbn";
 
 const [job, input, outDir] = process.argv.slice(2);
 const started = performance.now();
+const cpuStart = process.cpuUsage();
 let bytesOut = 0;
 let rows = 0;
 if (job === "parquet" || job === "parquet-v1") {
@@ -40,5 +41,9 @@ if (job === "parquet" || job === "parquet-v1") {
   throw new Error(`unknown job ${job}`);
 }
 const ms = performance.now() - started;
+// CPU time of every thread of the process (JS and DuckDB's worker): on a shared machine this, not
+// the wall clock, says what one core does.
+const cpu = process.cpuUsage(cpuStart);
+const cpuMs = (cpu.user + cpu.system) / 1000;
 const rss = Number(/VmHWM:\s+(\d+)/.exec(readFileSync("/proc/self/status", "utf8"))[1]) * 1024;
-process.stdout.write(JSON.stringify({ job, ms, rss, bytesOut, rows }));
+process.stdout.write(JSON.stringify({ job, ms, cpuMs, rss, bytesOut, rows }));
