@@ -135,6 +135,14 @@ export class ZstdFrameWalker {
     this.fed += chunk.length;
   }
 
+  /**
+   * Where an incomplete frame header, skippable-frame header or frame magic starts, when the input
+   * so far ends inside one (it has not been checked yet); otherwise undefined.
+   */
+  get incompleteHeaderAt(): number | undefined {
+    return this.state === "magic" && this.partialFill > 0 ? this.fed - this.partialFill : undefined;
+  }
+
   /** Signals the end of input: throws `truncated` when it ends inside a frame. */
   end(): void {
     if (this.state === "magic" && this.partialFill === 0) return;

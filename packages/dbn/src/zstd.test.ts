@@ -277,6 +277,24 @@ describe("hostile zstd headers: the same outcome with every backend", () => {
     else for (const got of [fzstd!, native!]) expect(got.error!.message).toMatch(/^corrupt zstd data: /);
   });
 
+  it.skipIf(!NATIVE)("a chunk boundary anywhere in a header or in garbage after a frame changes nothing", async () => {
+    const frame = zstdCompress(body);
+    const inputs = [
+      Buffer.concat([frame, Buffer.from("garbage!")]),
+      Buffer.concat([frame, header(0xa8), lastRawBlock(body)]),
+      Buffer.concat([frame, skippable(5), frame]),
+    ];
+    for (const bytes of inputs) {
+      const whole = await outcome(bytes, FZSTD_BACKEND);
+      for (let split = frame.length - 3; split <= frame.length + 16; split++) {
+        for (const backend of BACKENDS) {
+          const got = await decodeDbn([bytes.subarray(0, split), bytes.subarray(split)], { zstdBackend: backend }).then((r) => ({ records: r.records }), describeError);
+          expect(got, `${backend.name}, split at ${split}`).toEqual(whole);
+        }
+      }
+    }
+  });
+
   it("the window error says what was declared and what is allowed", async () => {
     const got = await outcome(Buffer.concat([header(0xa8), lastRawBlock(body)]), FZSTD_BACKEND);
     expect(got.error!.message).toBe(

@@ -262,6 +262,8 @@ export class ZstdStreamDecoder {
    * found a problem, so its errors carry this offset (the same in every chunking).
    */
   private frameOffset = 0;
+  /** Native path: the start of a header cut by a chunk's end, held back until checked (≤ 18 bytes). */
+  private held: Uint8Array = new Uint8Array(0);
   /** Native path: the most the checked, unfed blocks may regenerate. */
   private pendingOutput = 0;
   /** Native path: the output buffer being filled, and how full it is. */
@@ -320,10 +322,12 @@ export class ZstdStreamDecoder {
 
   /**
    * The native path. libzstd only ever sees input the walker has accepted — except the start of
-   * a unit cut by the chunk's end, which it merely buffers (the walker checks a frame header
-   * and a block header before the bytes after them are fed). Input is fed in runs ending at frame
-   * ends, so each frame's output is counted against its own declared content size; on a
-   * structural error everything before the bad unit is decoded and yielded first.
+   * a block cut by the chunk's end, which it merely buffers (the walker has checked the block's
+   * header). A frame header or magic cut by the chunk's end is held back until the walker has
+   * checked it whole, so libzstd never judges a header first (it would refuse a partial bad
+   * magic in its own words). Input is fed in runs ending at frame ends, so each frame's output is
+   * counted against its own declared content size; on a structural error everything before the
+   * bad unit is decoded and yielded first.
    */
   private *decodeNative(context: ZstdStreamContext, chunk: Uint8Array): Generator<Uint8Array> {
     const chunkStart = this.walker.fed;
@@ -333,7 +337,7 @@ export class ZstdStreamDecoder {
       try {
         unit = this.walker.next();
       } catch (error) {
-        if (this.checkedEnd > this.nativeFed) yield* this.feedNative(context, chunk.subarray(this.nativeFed - chunkStart, this.checkedEnd - chunkStart));
+        if (this.checkedEnd > this.nativeFed) yield* this.feedTo(context, chunk, chunkStart, this.checkedEnd);
         throw error;
       }
       if (!unit) break;
@@ -346,17 +350,37 @@ export class ZstdStreamDecoder {
       // Checked input is fed in batches, not only at frame ends, so a consumer that stops early
       // (a parser error) stops the walk too, however large the chunk.
       if (unit.kind === "block" && (this.pendingOutput >= NATIVE_BATCH_OUTPUT || this.checkedEnd - this.nativeFed >= NATIVE_BATCH_INPUT)) {
-        yield* this.feedNative(context, chunk.subarray(this.nativeFed - chunkStart, this.checkedEnd - chunkStart));
+        yield* this.feedTo(context, chunk, chunkStart, this.checkedEnd);
       }
       if (unit.kind === "end") {
         // A frame ending inside bytes fed with the previous chunk was fed whole already.
-        if (this.checkedEnd > this.nativeFed) yield* this.feedNative(context, chunk.subarray(this.nativeFed - chunkStart, this.checkedEnd - chunkStart));
+        if (this.checkedEnd > this.nativeFed) yield* this.feedTo(context, chunk, chunkStart, this.checkedEnd);
         this.count!.end(unit.offset);
         this.count = null;
       }
     }
     const end = chunkStart + chunk.length;
-    if (end > this.nativeFed) yield* this.feedNative(context, chunk.subarray(this.nativeFed - chunkStart));
+    const hold = this.walker.incompleteHeaderAt;
+    if (hold === undefined) {
+      yield* this.feedTo(context, chunk, chunkStart, end);
+    } else {
+      if (hold > this.nativeFed) yield* this.feedTo(context, chunk, chunkStart, hold);
+      const tail = chunk.subarray(Math.max(hold, chunkStart) - chunkStart);
+      this.held = this.held.length === 0 ? tail.slice() : concatAll([this.held, tail]);
+    }
+  }
+
+  /**
+   * Feeds the context up to absolute offset `to`: first the bytes held back from earlier chunks
+   * (`held`, which ends where `chunk` starts), then `chunk`'s.
+   */
+  private *feedTo(context: ZstdStreamContext, chunk: Uint8Array, chunkStart: number, to: number): Generator<Uint8Array> {
+    if (this.held.length > 0) {
+      const held = this.held;
+      this.held = new Uint8Array(0);
+      yield* this.feedNative(context, held);
+    }
+    if (to > this.nativeFed) yield* this.feedNative(context, chunk.subarray(this.nativeFed - chunkStart, to - chunkStart));
   }
 
   /** Feeds `input` (the bytes at `nativeFed`) to the context, yielding its output as it comes. */
