@@ -3,7 +3,7 @@
  * nq-runner — `pnpm --filter runner start [options]` or `pnpm start -- [options]` at the repo root.
  * Exit codes: 0 a chain was written; 1 no source answered (or the strict policy refused what answered);
  * 2 the flags, the profile or a source's config is wrong; 3 the chain could not be written (the summary is
- * still printed); 4 a chain was written but an alert rule marked "fail" fired; 5 a `cache` command could not open the store; 130/143 interrupted by SIGINT/SIGTERM (sources closed, no temporary file left).
+ * still printed); 4 a chain was written but an alert rule marked "fail" fired; 5 a `cache` or `history` command could not open its store; 6 `history show`: no snapshot with that id; 130/143 interrupted by SIGINT/SIGTERM (sources closed, no temporary file left).
  */
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
@@ -16,6 +16,7 @@ import { serveCommand } from "./commands/serve.js";
 import { checkCommand } from "./commands/check.js";
 import { compareCommand } from "./commands/compare.js";
 import { usageCommand } from "./commands/usage.js";
+import { historyCommand } from "./commands/history.js";
 import { registerWatchCommand } from "./commands/watch.js";
 import { backfillCommand } from "./commands/backfill.js";
 
@@ -47,11 +48,12 @@ program
   .option("--json", "print a machine-readable summary on stdout instead of the table")
   .option("--no-cache", "neither read nor write the cache")
   .option("--no-html", "do not write the chain page (<name>.chain.html) beside the JSON and CSV")
+  .option("--no-history", "do not append the chain to the profile's history store")
   .option("--refresh", "ignore cached entries and fetch fresh (the cache is updated)")
   .option("-v, --verbose", "print every log line, not only warnings")
   .addHelpText(
     "after",
-    "\nExit codes: 0 chain written · 1 no source answered · 2 wrong flag, profile or config · 3 output not written · 4 an alert rule marked \"fail\" fired · 5 cache store cannot be opened (cache commands) · 130/143 interrupted (SIGINT/SIGTERM)",
+    "\nExit codes: 0 chain written · 1 no source answered · 2 wrong flag, profile or config · 3 output not written · 4 an alert rule marked \"fail\" fired · 5 cache or history store cannot be opened (cache, history commands) · 6 no such history snapshot (history show) · 130/143 interrupted (SIGINT/SIGTERM)",
   )
   .action(async (flags: RunFlags) => {
     const profilePath = flags.config ? flags.config : resolveProfilePath(flags.profile, PROFILES_DIR, USER_CWD);
@@ -66,6 +68,7 @@ program
       ...(flags.source ? { forceSource: flags.source } : {}),
       useCache: flags.cache,
       html: flags.html,
+      history: flags.history,
       refresh: flags.refresh ?? false,
       request,
       signal: controller.signal,
@@ -92,6 +95,7 @@ program.addCommand(serveCommand({ profilesDir: PROFILES_DIR, cwd: USER_CWD }));
 program.addCommand(checkCommand({ profilesDir: PROFILES_DIR, cwd: USER_CWD }));
 program.addCommand(compareCommand({ profilesDir: PROFILES_DIR, cwd: USER_CWD, signal: controller.signal, parseIsoTime: (value) => parseIsoTime(value), onLog: (entry) => printLog(entry, false) }));
 program.addCommand(usageCommand({ profilesDir: PROFILES_DIR, cwd: USER_CWD }));
+program.addCommand(historyCommand({ profilesDir: PROFILES_DIR, cwd: USER_CWD, signal: controller.signal }));
 registerWatchCommand(program, { profilesDir: PROFILES_DIR, cwd: USER_CWD, signal: controller.signal });
 program.addCommand(backfillCommand({ profilesDir: PROFILES_DIR, cwd: USER_CWD, signal: controller.signal }));
 
@@ -154,6 +158,7 @@ interface RunFlags {
   json?: boolean;
   cache: boolean;
   html: boolean;
+  history: boolean;
   refresh?: boolean;
   verbose?: boolean;
 }

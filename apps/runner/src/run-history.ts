@@ -90,18 +90,28 @@ export async function openHistory(found: ProfileHistory, context: { log: Logger;
   return history;
 }
 
-/** Opens the profile's history for the `history` command (read-only where the plugin allows). Null when off. */
+/**
+ * Opens the profile's history for the `history` command (read-only where the plugin allows). Null when off;
+ * `missing` when the store says nothing was ever recorded there (a read-only open creates nothing).
+ */
 export async function openProfileHistory(
   profilePath: string,
   options: { cwd?: string; env?: NodeJS.ProcessEnv; onLog?: (entry: LogEntry) => void; readOnly?: boolean } = {},
-): Promise<{ history: ChainHistory; profile: string } | null> {
+): Promise<{ history: ChainHistory; profile: string } | { missing: { location: string; message: string }; profile: string } | null> {
   const cwd = options.cwd ?? process.cwd();
   const absolute = resolve(cwd, profilePath);
   const { loaded } = loadOpsProfile(absolute, { env: options.env ?? process.env, dotenvFiles: [resolve(cwd, ".env"), resolve(absolute, "..", ".env")] });
   const found = await loadHistoryDefinition(loaded, { readOnly: options.readOnly ?? true });
   if (!found) return null;
-  const history = await openHistory(found, { log: createLogger(options.onLog ?? (() => {})).child("history"), baseDir: loaded.baseDir, now: () => new Date() });
-  return { history, profile: loaded.profile.profile_name };
+  const profile = loaded.profile.profile_name;
+  try {
+    const history = await openHistory(found, { log: createLogger(options.onLog ?? (() => {})).child("history"), baseDir: loaded.baseDir, now: () => new Date() });
+    return { history, profile };
+  } catch (error) {
+    const { code, reason, file } = error as { code?: unknown; reason?: unknown; file?: unknown };
+    if (code === "NQ_HISTORY_UNAVAILABLE" && reason === "missing" && typeof file === "string") return { missing: { location: file, message: (error as Error).message }, profile };
+    throw error;
+  }
 }
 
 export interface RecordChainInput {

@@ -28,6 +28,7 @@ import { afterRun } from "./commands/after-run.js";
 import { ledgerPathFor, loadOpsProfile } from "./commands/ops-profile.js";
 import { OutputError, removeStaleTemporaries, writeChainOutputs, type WrittenOutputs } from "./outputs.js";
 import { loadCachePlugin, loadSourcePlugin } from "./plugin-loader.js";
+import { loadHistoryDefinition, recordChainInHistory } from "./run-history.js";
 import { noticesFor, type RunSummary, type SourceSpend } from "./summary.js";
 
 export interface RunnerOptions {
@@ -91,6 +92,7 @@ export async function runProfile(options: RunnerOptions): Promise<RunnerOutcome>
   const outDir = options.outDir ? resolve(cwd, options.outDir) : resolve(loaded.baseDir, profile.output.dir);
   // Everything about the configuration is known to be right: from here on, nothing is a usage error.
   const cacheDefinition = options.useCache === false ? null : await loadCacheDefinition(loaded);
+  const historyDefinition = options.history === false ? null : await loadHistoryDefinition(loaded);
   const stale = await removeStaleTemporaries(outDir);
   if (stale.length) log.info(`removed ${stale.length} temporary file(s) left by an interrupted run: ${stale.join(", ")}`);
   let cacheUnavailable: string | null = null;
@@ -143,10 +145,21 @@ export async function runProfile(options: RunnerOptions): Promise<RunnerOutcome>
         log.error(error.message);
       }
     }
+    // Every chain the run produced goes to history (a failure there is a notice, never the run's failure).
+    const history = await recordChainInHistory({
+      found: historyDefinition,
+      offNote: options.history === false ? "off (--no-history)" : "off (history.enabled is false in the profile)",
+      profile: profile.profile_name,
+      chain: options.signal?.aborted ? null : result.chain,
+      baseDir: loaded.baseDir,
+      now,
+      log,
+    });
     const { contracts: _contracts, ...chainWithoutContracts } = result.chain ?? { contracts: null };
     const notices = noticesFor(result, firstChoice);
     if (cacheUnavailable) notices.push(`CACHE UNAVAILABLE: this run did not use the cache (${cacheUnavailable}).`);
     if (outputError) notices.push(`NOT WRITTEN: ${outputError.message}`);
+    if (history.error) notices.push(history.written ? `note: history: ${history.error}` : `HISTORY NOT WRITTEN: ${history.error}.`);
     const summary: RunSummary = {
       profile: profile.profile_name,
       policy: result.policy,
@@ -170,6 +183,7 @@ export async function runProfile(options: RunnerOptions): Promise<RunnerOutcome>
         savedUsd: result.attempts.reduce((sum, attempt) => sum + attempt.savedUsd, 0),
         unavailable: cacheUnavailable,
       },
+      history,
     };
     let exitCode: number = !result.ok ? EXIT.noSource : outputError ? EXIT.output : EXIT.ok;
     if (options.ops !== false) {

@@ -423,9 +423,30 @@ async function withHistory(settings: HistoryCommandSettings, flags: StoreFlags, 
     return;
   }
   if (!opened) command.error(`error: ${profilePath} has history turned off ("history": { "enabled": false }), so there is nothing to read`, { exitCode: EXIT.usage });
-  try {
-    await use(opened!.history, opened!.profile);
-  } finally {
-    await opened!.history.close().catch(() => {});
+  if ("missing" in opened) {
+    // Nothing recorded yet is an answer (no snapshots), not a failure; the read-only open created nothing.
+    process.stderr.write(`note: there is no history at ${opened.missing.location} yet; every run appends its chain there\n`);
+    return use(emptyHistory(opened.missing.location), opened.profile);
   }
+  try {
+    await use(opened.history, opened.profile);
+  } finally {
+    await opened.history.close().catch(() => {});
+  }
+}
+
+/** The history of a store nobody has written to yet: no snapshots, no rows, no points. */
+function emptyHistory(location: string): ChainHistory {
+  const readOnly = () => Promise.reject(new Error(`the history command only reads (${location})`));
+  return {
+    location,
+    append: readOnly,
+    applyRetention: readOnly,
+    listSnapshots: async () => [],
+    getSnapshot: async () => null,
+    contracts: async function* () {},
+    openInterestByStrike: async () => [],
+    settlementSeries: async () => [],
+    close: async () => {},
+  };
 }

@@ -172,6 +172,8 @@ export interface ScheduledWatchOptions {
   maxRuns?: number;
   useCache?: boolean;
   html?: boolean;
+  /** false: runs do not append their chains to history (`--no-history`); default: every run's chain is appended. */
+  history?: boolean;
   env?: NodeJS.ProcessEnv;
   /** The clock the schedule, the windows and the runs go by (tests: a simulated one). */
   clock?: WatchClock;
@@ -282,6 +284,7 @@ export async function runScheduledWatch(options: ScheduledWatchOptions): Promise
         ...(options.outDir ? { outDir } : {}),
         ...(options.useCache !== undefined ? { useCache: options.useCache } : {}),
         ...(options.html !== undefined ? { html: options.html } : {}),
+        ...(options.history !== undefined ? { history: options.history } : {}),
         env,
         ...(options.runSignal ? { signal: options.runSignal } : {}),
         ...(options.onLog ? { onLog: options.onLog } : {}),
@@ -408,6 +411,7 @@ export function registerWatchCommand(program: Command, context: { profilesDir: s
     .option("--duration <seconds>", "with --live: stop after this long (default: until Ctrl-C)", (v) => positiveNumber(v, "--duration"))
     .option("--no-cache", "neither read nor write the cache")
     .option("--no-html", "do not write the chain page")
+    .option("--no-history", "do not append each run's chain to the profile's history store")
     .option("--json", "one JSON line per run on stdout (its watch-history.jsonl record); with --live: the final summary as JSON")
     .addHelpText(
       "after",
@@ -445,6 +449,7 @@ interface WatchFlags {
   duration?: number;
   cache: boolean;
   html: boolean;
+  history: boolean;
   json?: boolean;
 }
 
@@ -510,6 +515,7 @@ async function scheduledAction(flags: WatchFlags, profilePath: string, cwd: stri
       ...(flags.runs !== undefined ? { maxRuns: Math.ceil(flags.runs) } : {}),
       useCache: flags.cache,
       html: flags.html,
+      history: flags.history,
       signal: soft.signal,
       runSignal: hard.signal,
       onLog: (entry) => {
