@@ -16,6 +16,7 @@ import { closeSync, existsSync, fchmodSync, mkdirSync, openSync, renameSync, sta
 import { dirname } from "node:path";
 import { Kysely, SqliteDialect, sql } from "kysely";
 import type { Logger } from "@nq/core";
+import { inProcessWriteTurn } from "@nq/history";
 import type { CacheDatabase } from "./database-schema.js";
 import { diagnose, isDamagedDatabaseError } from "./diagnose.js";
 import { CacheUnavailableError, describeError } from "./errors.js";
@@ -182,17 +183,21 @@ async function openAndMigrate(options: DatabaseFileOptions, beforeClosingOnError
   const db = new Kysely<CacheDatabase>({ dialect: new SqliteDialect({ database: native }) });
   try {
     await sql.raw(`pragma busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`).execute(db);
-    // Only takes effect on a new, empty file (SQLite's rule), before WAL mode writes its first page: lets
-    // purge and clear give space back. Reading it is also the first read of the header: random bytes fail here.
-    await sql`pragma auto_vacuum = incremental`.execute(db);
-    const mode = await sql<{ journal_mode: string }>`pragma journal_mode = wal`.execute(db);
-    if (mode.rows[0]?.journal_mode !== "wal") {
-      options.log.warn(`SQLite refused WAL mode for ${options.file} (got "${mode.rows[0]?.journal_mode}"); concurrent runs may wait on each other`);
-    }
-    // In WAL mode, NORMAL keeps every commit atomic and the file consistent after a crash; it only lets a
-    // power cut lose the last commits, which a cache can afford.
-    await sql`pragma synchronous = normal`.execute(db);
-    await migrateToLatest(db);
+    // In turn with this process's other writers of the file: setting auto_vacuum and BEGIN IMMEDIATE take
+    // locks, and a driver that waits synchronously would block the thread another handle here needs.
+    await inProcessWriteTurn(options.file, async () => {
+      // Only takes effect on a new, empty file (SQLite's rule), before WAL mode writes its first page: lets
+      // purge and clear give space back. Reading it is also the first read of the header: random bytes fail here.
+      await sql`pragma auto_vacuum = incremental`.execute(db);
+      const mode = await sql<{ journal_mode: string }>`pragma journal_mode = wal`.execute(db);
+      if (mode.rows[0]?.journal_mode !== "wal") {
+        options.log.warn(`SQLite refused WAL mode for ${options.file} (got "${mode.rows[0]?.journal_mode}"); concurrent runs may wait on each other`);
+      }
+      // In WAL mode, NORMAL keeps every commit atomic and the file consistent after a crash; it only lets a
+      // power cut lose the last commits, which a cache can afford.
+      await sql`pragma synchronous = normal`.execute(db);
+      await migrateToLatest(db);
+    });
     return { db, native, fileIdentity: fileIdentityOf(options.file), outdated: false };
   } catch (error) {
     try {

@@ -8,7 +8,7 @@ import { closeSync, existsSync, fchmodSync, mkdirSync, openSync, statSync } from
 import { dirname, isAbsolute, resolve } from "node:path";
 import { Kysely, SqliteDialect, sql } from "kysely";
 import { defineHistory, silentLogger, type ChainHistory, type Logger } from "@nq/core";
-import { createKyselyChainHistory, HISTORY_MIGRATION_TABLE, historyMigrations, migrateHistory, type HistoryDatabase } from "@nq/history";
+import { createKyselyChainHistory, HISTORY_MIGRATION_TABLE, inProcessWriteTurn, historyMigrations, migrateHistory, type HistoryDatabase } from "@nq/history";
 import { CACHE_FILE_MODE } from "./database-file.js";
 import { diagnose, isDamagedDatabaseError } from "./diagnose.js";
 import { describeError, oneLine, type CacheFailureReason } from "./errors.js";
@@ -113,14 +113,17 @@ async function openWritable(settings: FileSettings, openNative: OpenNativeDataba
   const db = new Kysely<HistoryDatabase>({ dialect: new SqliteDialect({ database: native }) });
   try {
     await sql.raw(`pragma busy_timeout = ${Math.trunc(settings.busyTimeoutMs)}`).execute(db);
-    const mode = await sql<{ journal_mode: string }>`pragma journal_mode = wal`.execute(db);
-    if (mode.rows[0]?.journal_mode !== "wal") {
-      log.warn(`SQLite refused WAL mode for the history ${file} (got "${mode.rows[0]?.journal_mode}"); concurrent runs may wait on each other`);
-    }
-    // In WAL mode NORMAL keeps every commit atomic and the file consistent after a crash; a power cut may
-    // lose the last appends, never half of one.
-    await sql`pragma synchronous = normal`.execute(db);
-    await migrateHistory(db, "sqlite");
+    // In turn with this process's other writers of the file (see inProcessWriteTurn): these take locks.
+    await inProcessWriteTurn(file, async () => {
+      const mode = await sql<{ journal_mode: string }>`pragma journal_mode = wal`.execute(db);
+      if (mode.rows[0]?.journal_mode !== "wal") {
+        log.warn(`SQLite refused WAL mode for the history ${file} (got "${mode.rows[0]?.journal_mode}"); concurrent runs may wait on each other`);
+      }
+      // In WAL mode NORMAL keeps every commit atomic and the file consistent after a crash; a power cut may
+      // lose the last appends, never half of one.
+      await sql`pragma synchronous = normal`.execute(db);
+      await migrateHistory(db, "sqlite");
+    });
     return { db, native };
   } catch (error) {
     await db.destroy().catch(() => {});

@@ -146,9 +146,9 @@ export function describeChainCacheConformance(name: string, options: ChainCacheC
       "shares entries between two handles on one store, and takes concurrent writes from both whole",
       async () => {
         const fixture = await open();
-        const other = await fixture.openAnother();
+        // The second handle opens (and checks its schema) while the first is writing.
+        const [other] = await Promise.all([fixture.openAnother(), fixture.cache.set(key(), { chain: chain(1), fetchedAt, costUsd: 1 })]);
         try {
-          await fixture.cache.set(key(), { chain: chain(1), fetchedAt, costUsd: 1 });
           expect((await other.get(key(), fetchedAt))?.chain).toEqual(chain(1));
           const keys = Array.from({ length: 10 }, (_, i) => key(`source-${i}`));
           await Promise.all(keys.map((k, i) => (i % 2 === 0 ? fixture.cache : other).set(k, { chain: chain(i), fetchedAt, costUsd: i })));

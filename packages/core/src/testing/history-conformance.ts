@@ -341,16 +341,21 @@ export function describeChainHistoryConformance(name: string, options: ChainHist
       "takes concurrent appends from two handles on one store, each whole under its own id",
       async () => {
         const fixture = await open();
-        const other = await fixture.openAnother();
+        const strikes = Array.from({ length: 100 }, (_, i) => 20000 + i * 5);
+        // The second handle opens (and checks its schema) while the first is writing.
+        const [other, first] = await Promise.all([
+          fixture.openAnother(),
+          fixture.history.append({ profile: "p", chain: historyTestChain({ asOf: dayAt(20), strikes: Array.from({ length: 1000 }, (_, i) => 15000 + i * 5) }), recordedAt }),
+        ]);
         try {
-          const strikes = Array.from({ length: 100 }, (_, i) => 20000 + i * 5);
+          expect((await other.getSnapshot(first.id))?.contracts).toHaveLength(4000);
           const chains = Array.from({ length: 8 }, (_, i) => historyTestChain({ asOf: dayAt(i), seed: i, strikes }));
           const appended = await Promise.all(chains.map((chain, i) => (i % 2 === 0 ? fixture.history : other).append({ profile: "p", chain, recordedAt })));
           expect(new Set(appended.map((s) => s.id)).size).toBe(8);
           for (const [i, snapshot] of appended.entries()) {
             expect((await other.getSnapshot(snapshot.id))?.contracts).toEqual(chains[i]!.contracts);
           }
-          expect(await fixture.history.listSnapshots()).toHaveLength(8);
+          expect(await fixture.history.listSnapshots()).toHaveLength(9);
           const filter: HistoryContractFilter = { symbol: quarterlySymbol("2027-03-19", "C", 20100) };
           expect((await collect(fixture.history.contracts(filter))).map((row) => row.asOf)).toEqual(chains.map((c) => c.metadata.asOf));
         } finally {

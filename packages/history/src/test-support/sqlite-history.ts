@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Kysely, SqliteDialect, type SqliteDatabase } from "kysely";
 import type { ChainHistoryFixture } from "@nq/core/testing";
-import { createKyselyChainHistory, migrateHistory, type HistoryDatabase, type KyselyChainHistoryOptions } from "../index.js";
+import { createKyselyChainHistory, inProcessWriteTurn, migrateHistory, type HistoryDatabase, type KyselyChainHistoryOptions } from "../index.js";
 
 type BetterSqlite3 = new (file: string, options?: { timeout?: number }) => SqliteDatabase & { pragma(source: string): unknown };
 const Database = createRequire(import.meta.url)("better-sqlite3") as BetterSqlite3;
@@ -14,10 +14,13 @@ const Database = createRequire(import.meta.url)("better-sqlite3") as BetterSqlit
 export async function openSqliteHistory(file: string, extra: Partial<KyselyChainHistoryOptions> & { native?: boolean } = {}) {
   const { native: useNative, ...options } = extra;
   const native = new Database(file, { timeout: 10_000 });
-  native.pragma("journal_mode = wal");
-  native.pragma("synchronous = normal");
   const db = new Kysely<HistoryDatabase>({ dialect: new SqliteDialect({ database: native }) });
-  await migrateHistory(db, "sqlite");
+  // As a store package does: setting up takes locks, so in turn with this process's other writers.
+  await inProcessWriteTurn(file, async () => {
+    native.pragma("journal_mode = wal");
+    native.pragma("synchronous = normal");
+    await migrateHistory(db, "sqlite");
+  });
   return createKyselyChainHistory({ db, dialect: "sqlite", location: file, ...(useNative ? { sqliteDatabase: native as never } : {}), ...options });
 }
 
