@@ -273,9 +273,10 @@ export class KyselyChainHistory implements ChainHistory {
     if (native) {
       this.preparedInsert ??= native.prepare(this.insertSql(1));
       const values: unknown[] = [];
-      for (let ordinal = 0; ordinal < contracts.length; ordinal += 1) {
+      const at = { ...place, ordinal: 0 };
+      for (; at.ordinal < contracts.length; at.ordinal += 1) {
         values.length = 0;
-        pushContractValues(values, contracts[ordinal]!, { ...place, ordinal }, provenance, this.traits);
+        pushContractValues(values, contracts[at.ordinal]!, at, provenance, this.traits);
         this.preparedInsert.run(values);
       }
       return;
