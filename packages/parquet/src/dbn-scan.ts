@@ -53,7 +53,13 @@ export function readDbnMetadata(path: string, zstdBackend?: ZstdBackend): Metada
 /** File bytes, inflated when the file is zstd (detected from the magic bytes), one bounded piece at a time. */
 class ByteSource {
   private readonly fd: number;
-  private readonly buffer = new Uint8Array(READ_BYTES);
+  /**
+   * Two read buffers used in turn: the parser may keep a view of the last piece (the record cut by its
+   * end) until the next push, never longer, so the other buffer is always free to read into. No
+   * per-read allocation: a fresh 256 KiB array per read was most of the garbage collector's work.
+   */
+  private readonly buffers = [new Uint8Array(READ_BYTES), new Uint8Array(READ_BYTES)];
+  private turn = 0;
   private zstd: ZstdStreamDecoder | null = null;
   private pieces: Iterator<Uint8Array> | null = null;
   private started = false;
@@ -77,19 +83,21 @@ class ByteSource {
         this.pieces = null;
       }
       if (this.eof) return null;
-      const n = readSync(this.fd, this.buffer, 0, READ_BYTES, null);
+      const buffer = this.buffers[this.turn]!;
+      this.turn ^= 1;
+      const n = readSync(this.fd, buffer, 0, READ_BYTES, null);
       this.bytesRead += n;
       if (n === 0) this.eof = true;
-      const chunk = this.buffer.slice(0, n);
       if (!this.started) {
         this.started = true;
-        if (n >= 4 && isZstd(chunk)) this.zstd = new ZstdStreamDecoder(this.zstdBackend ? { backend: this.zstdBackend } : {});
+        if (n >= 4 && isZstd(buffer.subarray(0, n))) this.zstd = new ZstdStreamDecoder(this.zstdBackend ? { backend: this.zstdBackend } : {});
       }
       if (!this.zstd) {
         if (n === 0) return null;
-        return chunk;
+        return buffer.subarray(0, n);
       }
-      this.pieces = this.zstd.decode(chunk, this.eof)[Symbol.iterator]();
+      // The zstd decoder may hold on to input across calls: it gets its own copy.
+      this.pieces = this.zstd.decode(buffer.slice(0, n), this.eof)[Symbol.iterator]();
     }
   }
 

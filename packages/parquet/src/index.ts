@@ -6,6 +6,7 @@
  */
 export {
   convertDbnToParquet,
+  DEFAULT_COMPRESSION_LEVEL,
   DEFAULT_ROW_GROUP_ROWS,
   PARQUET_KV_METADATA,
   type ConvertOptions,
