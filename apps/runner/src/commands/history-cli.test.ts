@@ -11,6 +11,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { HistorySnapshot, OptionsChain } from "@nq/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runProfile } from "../run.js";
+import { openProfileHistory } from "../run-history.js";
+import { FAKE_PLUGIN } from "../test-plugin.js";
 import { EXPORT_CSV_COLUMNS } from "./history.js";
 
 const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
@@ -302,4 +305,27 @@ describe.skipIf(!existsSync(CLI))("history: retention, an unwritable store, watc
     expect(cli(["watch", "--config", noHistory.profile, "--interval", "0.2", "--runs", "1", "--no-history"]).status).toBe(0);
     expect(existsSync(join(noHistory.dir, "history.db"))).toBe(false);
   });
+});
+
+describe("history in process: a substituted chain", () => {
+  it("the fallback's chain is appended under the source that answered", async () => {
+    const ws = workspace({
+      data_source_priority: ["fake", "saved"],
+      data_sources: { fake: { plugin: "./fake-plugin.mjs", config: { mode: "fail" } }, saved: { plugin: "@nq/source-saved", config: { dir: "chains", include_sample: true } } },
+      retries: 0,
+    });
+    writeFileSync(join(ws.dir, "fake-plugin.mjs"), FAKE_PLUGIN);
+    const { summary, exitCode } = await runProfile({ profilePath: ws.profile, cwd: ws.dir, env: cleanEnv(), ops: false });
+    expect(exitCode).toBe(0);
+    expect(summary.substituted).toBe(true);
+    expect(summary.history).toMatchObject({ written: true, location: join(ws.dir, "history.db") });
+    const opened = await openProfileHistory(ws.profile, { cwd: ws.dir, env: cleanEnv() });
+    if (!opened || !("history" in opened)) throw new Error("expected an open history");
+    try {
+      const [snapshot] = await opened.history.listSnapshots({ profile: "hist" });
+      expect(snapshot).toMatchObject({ id: summary.history!.snapshotId, source: "saved", cache: "miss", contractCount: summary.chain!.optionsSummary.total });
+    } finally {
+      await opened.history.close();
+    }
+  }, 120_000);
 });
