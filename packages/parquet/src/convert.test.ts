@@ -129,6 +129,19 @@ describe("Parquet layout and types", () => {
   });
 });
 
+describe("nulls across DuckDB chunks", () => {
+  it("a chunk with nulls followed by chunks without: each row null exactly where DBN has UNDEF_PRICE", async () => {
+    const dir = scratch("nulls");
+    const start = ns("2024-03-05T15:00:00Z");
+    const records = Array.from({ length: 7000 }, (_, i) => ({ ...mbp1(101, start + BigInt(i), 5_000_000_000n, 1), ...(i < 2048 && i % 2 === 0 ? { price: UNDEF_PRICE } : {}) }));
+    const { files } = await convertDbnToParquet({ input: mbp1File(dir, "n.dbn", records), outDir: join(dir, "out") });
+    await withDuckDb(async (db) => {
+      const [row] = await queryRows(db, `SELECT count(*)::INTEGER AS n, count(price)::INTEGER AS priced, count(*) FILTER (WHERE price IS NULL AND epoch_ns(ts_recv) - ${start} >= 2048)::INTEGER AS late_nulls FROM '${files[0]!.path}'`);
+      expect(row).toEqual({ n: 7000, priced: 7000 - 1024, late_nulls: 0 });
+    });
+  });
+});
+
 describe("trade dates: Chicago time, 17:00 CT rollover, DST", () => {
   // Each instant with the trade date worked out by hand from the CME session rules.
   const cases: [string, string][] = [

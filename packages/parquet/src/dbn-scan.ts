@@ -367,17 +367,17 @@ export class DbnColumnScan {
     this.writeValidity(canonicalVector, this.canonicalValid, n);
   }
 
-  /** Null bits for a nullable column (or, with `valid` null, for symbol ids equal to NO_SYMBOL). */
+  /**
+   * Null bits for a nullable column (or, with `valid` null, for symbol ids equal to NO_SYMBOL). Always
+   * written, even when every row is valid, so no mask from an earlier chunk can linger.
+   */
   private writeValidity(vector: duckdb.Vector, valid: Uint8Array | null, n: number): void {
     const bits = this.validityBits;
-    let allValid = true;
     bits.fill(0);
     for (let i = 0; i < n; i++) {
       const ok = valid ? valid[i] === 1 : this.symbolIds[i] !== NO_SYMBOL;
       if (ok) bits[i >> 3]! |= 1 << (i & 7);
-      else allValid = false;
     }
-    if (allValid) return;
     duckdb.vector_ensure_validity_writable(vector);
     duckdb.copy_data_to_vector_validity(vector, 0, bits.buffer, 0, Math.ceil(n / 64) * 8);
   }
