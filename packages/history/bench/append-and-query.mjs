@@ -3,7 +3,8 @@
  *
  *   pnpm --filter @nq/history bench                          # quick: 20 snapshots × 20,000 contracts (400 k rows)
  *   NQ_HISTORY_BENCH_SNAPSHOTS=250 pnpm --filter @nq/history bench   # the issue's size: 250 × 20,000 = 5 M rows
- *   NQ_PG_URL=postgres://… pnpm --filter @nq/history bench   # the same against PostgreSQL (needs `pg`, e.g. from @nq/store-postgres)
+ *   NQ_PG_URL=postgres://… pnpm --filter @nq/history bench   # also against PostgreSQL (needs `pg`, e.g. from @nq/store-postgres)
+ *   NQ_HISTORY_BENCH_SQLITE=0 NQ_PG_URL=…                    # PostgreSQL only
  *
  * Baselines, measured in the same run on the same machine:
  *  - insert: the same rows through kysely's query builder, one INSERT per row (what a first version does),
@@ -304,7 +305,7 @@ async function main() {
   console.log(`load average at start: ${loadavg().map((n) => n.toFixed(1)).join(" ")} (the machine's other work slows wall-clock figures; CPU-second figures are less affected)`);
   console.log(`@nq/history bench: ${SNAPSHOTS} snapshots × ${CONTRACTS.toLocaleString("en-US")} contracts (${(SNAPSHOTS * CONTRACTS).toLocaleString("en-US")} rows); ${machine}`);
   const dir = mkdtempSync(join(tmpdir(), "nq-history-bench-"));
-  const targets = [["sqlite", () => openSqlite(join(dir, "history.db")), () => openSqlite(join(dir, "baseline.db"))]];
+  const targets = process.env.NQ_HISTORY_BENCH_SQLITE === "0" ? [] : [["sqlite", () => openSqlite(join(dir, "history.db")), () => openSqlite(join(dir, "baseline.db"))]];
   if (process.env.NQ_PG_URL) {
     targets.push(["postgres", () => openPostgres(process.env.NQ_PG_URL, "nq_history_bench"), () => openPostgres(process.env.NQ_PG_URL, "nq_history_bench_baseline")]);
   }

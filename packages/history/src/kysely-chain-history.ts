@@ -144,7 +144,7 @@ export class KyselyChainHistory implements ChainHistory {
     const rows = await this.snapshotQuery(snapshotFilter).selectAll().orderBy("as_of_ms", "asc").orderBy("id", "asc").execute();
     for (const row of rows) {
       const snapshot = snapshotFromRow(row as SnapshotRow);
-      for await (const page of this.contractPages(snapshot, filter, Number(row.as_of_ms))) {
+      for await (const page of this.contractPages(snapshot, filter)) {
         for (const contract of page) {
           yield { snapshotId: snapshot.id, asOf: snapshot.asOf, source: snapshot.source, contract };
           remaining -= 1;
@@ -164,7 +164,7 @@ export class KyselyChainHistory implements ChainHistory {
       if (query.right !== "call" && query.right !== "put") throw new TypeError(`right must be "call" or "put", got ${JSON.stringify(query.right)}`);
       select = select.where("c.option_right", "=", query.right === "call" ? "C" : "P");
     }
-    const rows = await select.orderBy("c.as_of_ms").orderBy("c.snapshot_id").orderBy("c.strike").orderBy("c.option_right").execute();
+    const rows = await select.orderBy("s.as_of_ms").orderBy("s.id").orderBy("c.strike").orderBy("c.option_right").execute();
     return rows.map((row) => ({
       snapshotId: String(row.snapshot_id),
       asOf: row.as_of,
@@ -181,8 +181,8 @@ export class KyselyChainHistory implements ChainHistory {
     const rows = await this.joinedContracts(query)
       .select(["c.snapshot_id", "s.as_of", "c.settlement_date", "c.settlement"])
       .where("c.symbol", "=", query.symbol)
-      .orderBy("c.as_of_ms")
-      .orderBy("c.snapshot_id")
+      .orderBy("s.as_of_ms")
+      .orderBy("s.id")
       .execute();
     return rows.map((row) => ({
       snapshotId: String(row.snapshot_id),
@@ -313,33 +313,32 @@ export class KyselyChainHistory implements ChainHistory {
     return query;
   }
 
+  /**
+   * Snapshots joined to their contracts, the snapshots outer: the as-of range and profile select the
+   * snapshots by their index, and each one's contracts are probed by (snapshot_id, symbol|expiration).
+   * CROSS JOIN fixes that order on SQLite (its documented rule: the left table is the outer loop), which
+   * without statistics would otherwise scan a contracts index; PostgreSQL plans it as an inner join.
+   */
   private joinedContracts(filter: { profile?: string; source?: string; from?: string; to?: string }) {
-    let query = this.db.selectFrom(`${CONTRACTS_TABLE} as c`).innerJoin(`${SNAPSHOTS_TABLE} as s`, "s.id", "c.snapshot_id");
+    let query = this.db.selectFrom(`${SNAPSHOTS_TABLE} as s`).crossJoin(`${CONTRACTS_TABLE} as c`).whereRef("c.snapshot_id", "=", "s.id");
     if (filter.profile !== undefined) query = query.where("s.profile", "=", filter.profile);
     if (filter.source !== undefined) query = query.where("s.source", "=", filter.source);
-    if (filter.from !== undefined) query = query.where("c.as_of_ms", ">=", instant(filter.from, "from"));
-    if (filter.to !== undefined) query = query.where("c.as_of_ms", "<", instant(filter.to, "to"));
+    if (filter.from !== undefined) query = query.where("s.as_of_ms", ">=", instant(filter.from, "from"));
+    if (filter.to !== undefined) query = query.where("s.as_of_ms", "<", instant(filter.to, "to"));
     return query;
   }
 
   /**
    * One snapshot's contracts in chain order. Unfiltered: page by page, by ordinal (keyset). With a symbol
-   * or an expiration: one query matching the as-of too, so the (symbol, as_of_ms) or (expiration,
-   * as_of_ms) index answers instead of a scan of the whole snapshot; one snapshot's rows for one
-   * expiration are a bounded set.
+   * or an expiration: one query on the (snapshot_id, symbol|expiration, ordinal) index; one snapshot's
+   * rows for one expiration are a bounded set.
    */
-  private async *contractPages(snapshot: HistorySnapshot, filter: { symbol?: string; expiration?: string }, asOfMs?: number): AsyncIterable<OptionContract[]> {
+  private async *contractPages(snapshot: HistorySnapshot, filter: { symbol?: string; expiration?: string }): AsyncIterable<OptionContract[]> {
     const provenance: SnapshotProvenance = { source: snapshot.source, asOf: snapshot.asOf, fetchedAt: snapshot.fetchedAt, delayed: snapshot.delayed, sample: snapshot.sample };
     const toContracts = (rows: unknown[]) => rows.map((row) => contractFromRow(row as ContractRow, provenance));
     const base = () => this.db.selectFrom(CONTRACTS_TABLE).selectAll().where("snapshot_id", "=", Number(snapshot.id));
     if (filter.symbol !== undefined || filter.expiration !== undefined) {
-      // `+snapshot_id` (a unary plus, valid on both dialects) keeps SQLite's planner off the primary key,
-      // which it otherwise prefers for the ORDER BY.
-      let query = this.db
-        .selectFrom(CONTRACTS_TABLE)
-        .selectAll()
-        .where(sql`+snapshot_id`, "=", Number(snapshot.id))
-        .where("as_of_ms", "=", asOfMs ?? Date.parse(snapshot.asOf));
+      let query = base();
       if (filter.symbol !== undefined) query = query.where("symbol", "=", filter.symbol);
       if (filter.expiration !== undefined) query = query.where("expiration", "=", filter.expiration);
       this.assertOpen("read");

@@ -4,9 +4,13 @@
  * so history can share a database with the cache, whose migrations kysely tracks in `kysely_migration`.
  * Append new migrations; never edit a shipped one.
  *
- * The indexes serve the canned questions: (symbol, as_of_ms) is one contract over time (settlement
- * series, a symbol's export), (expiration, as_of_ms) is open interest by strike for one expiry; the
- * primary key (snapshot_id, ordinal) reads one snapshot back in order and deletes it.
+ * The indexes serve the canned questions, led by the snapshot: a question over time walks the matching
+ * snapshots by as-of (`(as_of_ms, id)`, `(profile, as_of_ms)`) and probes each one's contracts by
+ * `(snapshot_id, symbol)` (one contract over time) or `(snapshot_id, expiration)` (open interest by strike
+ * for one expiry); the primary key `(snapshot_id, ordinal)` reads a snapshot back in order and deletes it.
+ * Led by the snapshot, every index grows at its end as snapshots are appended: an index led by the symbol
+ * instead takes each new contract row into another page (one dirty page per row, written to the WAL and
+ * again at checkpoint), which made appends to a large history several times slower.
  */
 import { type CreateTableBuilder, type Kysely, type Migration, type MigrationProvider, Migrator, sql } from "kysely";
 import { CONTRACT_COLUMNS } from "./contract-rows.js";
@@ -75,8 +79,8 @@ function createSnapshotsAndContracts(dialect: HistoryDialect): Migration {
         .addPrimaryKeyConstraint("nq_history_contracts_pk", ["snapshot_id", "ordinal"])
         .addForeignKeyConstraint("nq_history_contracts_snapshot_fk", ["snapshot_id"], SNAPSHOTS_TABLE, ["id"]);
       await contracts.execute();
-      await db.schema.createIndex("nq_history_contracts_symbol_as_of").on(CONTRACTS_TABLE).column("symbol").column("as_of_ms").execute();
-      await db.schema.createIndex("nq_history_contracts_expiration_as_of").on(CONTRACTS_TABLE).column("expiration").column("as_of_ms").execute();
+      await db.schema.createIndex("nq_history_contracts_snapshot_symbol").on(CONTRACTS_TABLE).columns(["snapshot_id", "symbol", "ordinal"]).execute();
+      await db.schema.createIndex("nq_history_contracts_snapshot_expiration").on(CONTRACTS_TABLE).columns(["snapshot_id", "expiration", "ordinal"]).execute();
     },
     async down(db: Kysely<any>) {
       await db.schema.dropTable(CONTRACTS_TABLE).execute();
