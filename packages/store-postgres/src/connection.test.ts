@@ -2,7 +2,7 @@
  * Opening the cache: the url's `${VARIABLE}`s, TLS options, and the errors a person gets when the server
  * cannot be used — each one line, naming the server without its password.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -59,6 +59,7 @@ describe("the config", () => {
     expect(resolveConnection(config("ca.pem"), { baseDir: dir, applicationName: "t" }).options.ssl).toMatchObject({ rejectUnauthorized: true, ca: expect.stringContaining("BEGIN CERTIFICATE") });
     expect(() => resolveConnection(config("missing.pem"), { baseDir: dir, applicationName: "t" })).toThrow(new RegExp(`tls\\.ca_file ${join(dir, "missing.pem")} cannot be read \\(ENOENT\\)`));
     expect(() => resolveConnection(config("not-a-ca.txt"), { baseDir: dir, applicationName: "t" })).toThrow(/holds no PEM certificate/);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("substitutes ${VARIABLE} and ${VARIABLE:-default}, and names an unset variable without showing the url", () => {
