@@ -28,6 +28,13 @@ const controller = new AbortController();
 let interrupted: NodeJS.Signals | null = null;
 let progress: ProgressReporter = createProgressReporter();
 let lastActivity: string | null = null;
+/** What an interrupted command leaves behind, said in the "partial run" line; a chain run's by default. */
+let interruptedOutcome = "no chain was written";
+const INTERRUPTED_OUTCOME_BY_COMMAND: Record<string, string> = {
+  backfill: "the manifest is saved; run the same command again to continue (nothing is bought or downloaded twice)",
+  history: "no file was changed",
+  cache: "no file was changed",
+};
 
 const program = new Command()
   .name("nq-runner")
@@ -207,7 +214,7 @@ function onSignal(signal: NodeJS.Signals): void {
   interrupted = signal;
   progress.stop();
   process.stderr.write(
-    `\ninterrupted by ${signal}: partial run, no chain was written${lastActivity ? ` (was at ${lastActivity})` : ""}; closing sources and removing temporary files. Exit code ${code}.\n`,
+    `\ninterrupted by ${signal}: partial run, ${interruptedOutcome}${lastActivity ? ` (was at ${lastActivity})` : ""}; closing sources and removing temporary files. Exit code ${code}.\n`,
   );
   controller.abort(new Error(`interrupted by ${signal}`));
   removeActiveTemporaries();
@@ -226,6 +233,12 @@ if (argv[0] === "--") argv.shift();
 // --json: the progress spinner stays off the terminal's stdout anyway; keep stderr plain lines for logs.
 if (argv.includes("--json")) progress = createProgressReporter({ tty: false });
 
+program.hook("preAction", (_program, actionCommand) => {
+  // The top-level command under the root ("history" for `history export`), or the root's own run.
+  let command = actionCommand;
+  while (command.parent && command.parent !== program) command = command.parent;
+  interruptedOutcome = INTERRUPTED_OUTCOME_BY_COMMAND[command.name()] ?? interruptedOutcome;
+});
 program.parseAsync(argv, { from: "user" }).catch((error: unknown) => {
   progress.stop();
   if (interrupted) {

@@ -125,6 +125,8 @@ describe.skipIf(!existsSync(CLI))("backfill (built CLI, local Databento server)"
 
     const first = await runUntil(args, dir, () => partsIn(out).size > 0, "SIGINT");
     expect(first.code, first.stderr).toBe(130);
+    expect(first.stderr).toMatch(/interrupted by SIGINT: partial run, the manifest is saved/);
+    expect(first.stderr).not.toMatch(/no chain was written/);
     expect(first.stderr).toMatch(/backfill interrupted: partial run — the manifest .*backfill-manifest\.json says what is done; run the same command again to continue/);
     expect(first.stdout).toBe("");
     const afterInterrupt = JSON.parse(readFileSync(join(out, "backfill-manifest.json"), "utf8")) as { status: string; jobs: { jobId: string }[] };
