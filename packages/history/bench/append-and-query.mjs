@@ -203,6 +203,7 @@ async function run(label, store) {
   const recordedAt = new Date();
   let appendCpuMs = 0;
   let appendMs = 0;
+  const perSnapshot = [];
   let buildMs = 0;
   const ids = [];
   for (let day = 0; day < SNAPSHOTS; day += 1) {
@@ -211,6 +212,7 @@ async function run(label, store) {
     const { ms, cpuMs, result } = await timed(() => history.append({ profile: "bench", chain: built.result, recordedAt }));
     appendMs += ms;
     appendCpuMs += cpuMs;
+    perSnapshot.push({ ms, cpuMs });
     ids.push(result.id);
     if (day % 25 === 24) process.stderr.write(`  ${label}: ${day + 1}/${SNAPSHOTS} snapshots appended\n`);
   }
@@ -232,7 +234,14 @@ async function run(label, store) {
     for await (const _row of history.contracts({ symbol, from: monthFrom, to: monthTo })) n += 1;
     return n;
   })).ms;
-  return { label, rows, appendMs, buildMs, rowsPerSecond: rows / (appendMs / 1000), rowsPerCpuSecond: rows / (appendCpuMs / 1000), seriesMs, seriesYearMs, oiMs, oiPoints: oi.length, getMs, streamMs, sizeBytes: await store.size(), history, symbol, expiration, monthFrom, monthTo };
+  const rateOf = (slice) => {
+    const ms = slice.reduce((sum, t) => sum + t.ms, 0);
+    const cpuMs = slice.reduce((sum, t) => sum + t.cpuMs, 0);
+    return { rowsPerSecond: (slice.length * CONTRACTS) / (ms / 1000), rowsPerCpuSecond: (slice.length * CONTRACTS) / (cpuMs / 1000) };
+  };
+  const first = rateOf(perSnapshot.slice(0, BASELINE_SNAPSHOTS));
+  const last = rateOf(perSnapshot.slice(-Math.min(25, SNAPSHOTS)));
+  return { label, rows, appendMs, buildMs, first, last, rowsPerSecond: rows / (appendMs / 1000), rowsPerCpuSecond: rows / (appendCpuMs / 1000), seriesMs, seriesYearMs, oiMs, oiPoints: oi.length, getMs, streamMs, sizeBytes: await store.size(), history, symbol, expiration, monthFrom, monthTo };
 }
 
 async function rowByRowBaseline(store) {
@@ -321,12 +330,16 @@ async function main() {
       await baselineStore.db.destroy();
       await store.drop?.();
       await store.db.destroy();
-      console.log(`\n${name}: ${main.rows.toLocaleString("en-US")} contract rows, ${fmt(main.sizeBytes / 2 ** 20, 0)} MiB on disk`);
+      const size = main.sizeBytes > 0 ? `, ${fmt(main.sizeBytes / 2 ** 20, 0)} MiB on disk` : "";
+      const cpuNote = name === "postgres" ? " (CPU-seconds count this Node process only, not the server's)" : "";
+      console.log(`\n${name}: ${main.rows.toLocaleString("en-US")} contract rows${size}${cpuNote}`);
       console.log("| measure | @nq/history | baseline | ratio |");
       console.log("|---|---:|---:|---:|");
       const baselineNote = `query builder, a row per INSERT, ${rowByRow.rows.toLocaleString("en-US")} rows`;
       console.log(`| insert, rows/s (wall clock) | ${fmt(main.rowsPerSecond, 0)} | ${fmt(rowByRow.rowsPerSecond, 0)} (${baselineNote}) | ${fmt(main.rowsPerSecond / rowByRow.rowsPerSecond)}× |`);
       console.log(`| insert, rows per CPU-second | ${fmt(main.rowsPerCpuSecond, 0)} | ${fmt(rowByRow.rowsPerCpuSecond, 0)} (${baselineNote}) | ${fmt(main.rowsPerCpuSecond / rowByRow.rowsPerCpuSecond)}× |`);
+      console.log(`| insert into a fresh file, first ${BASELINE_SNAPSHOTS} snapshots (as the baselines), rows/s | ${fmt(main.first.rowsPerSecond, 0)} (${fmt(main.first.rowsPerCpuSecond, 0)} per CPU-second) | ${fmt(rowByRow.rowsPerSecond, 0)} (${fmt(rowByRow.rowsPerCpuSecond, 0)} per CPU-second) | ${fmt(main.first.rowsPerSecond / rowByRow.rowsPerSecond)}× (${fmt(main.first.rowsPerCpuSecond / rowByRow.rowsPerCpuSecond)}× CPU) |`);
+      console.log(`| insert, last ${Math.min(25, SNAPSHOTS)} snapshots (the file at its largest), rows/s | ${fmt(main.last.rowsPerSecond, 0)} (${fmt(main.last.rowsPerCpuSecond, 0)} per CPU-second) | | |`);
       if (multiRow) {
         console.log(`| insert, rows per CPU-second, vs multi-row INSERTs through kysely (the PostgreSQL path) | ${fmt(main.rowsPerCpuSecond, 0)} | ${fmt(multiRow.rowsPerCpuSecond, 0)} (${multiRow.rows.toLocaleString("en-US")} rows; ${fmt(multiRow.rowsPerSecond, 0)} rows/s wall clock) | ${fmt(main.rowsPerCpuSecond / multiRow.rowsPerCpuSecond)}× |`);
       }

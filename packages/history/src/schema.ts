@@ -53,7 +53,7 @@ export interface ContractTable {
   snapshot_id: StoredBigint;
   /** The contract's position in its chain. */
   ordinal: number;
-  /** The snapshot's as-of, copied here so one index answers "this contract over time". */
+  /** The snapshot's as-of, copied here so plain SQL can pick contracts by time without the join. */
   as_of_ms: StoredBigint;
   symbol: string;
   raw_symbol: string | null;
