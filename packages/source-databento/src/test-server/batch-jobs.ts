@@ -17,6 +17,7 @@ import { createMetadata, DbnEncoder, schemaFromName, SType, stypeFromName } from
 import { errorBody } from "./error-bodies.js";
 import type { GeneratedDataset, ServedSchema } from "./generated-dataset.js";
 import { RECORD_BYTES, SERVED_SCHEMAS } from "./generated-dataset.js";
+import { splitSymbols, yyyymmdd } from "./request-params.js";
 import { parseTimeParam, type TimeParam } from "./time-params.js";
 
 export type BatchFault = (
@@ -360,18 +361,6 @@ export function createBatchJobs(deps: BatchDeps) {
 
 function fileOf(filename: string, bytes: Uint8Array) {
   return { filename, bytes, sha256: createHash("sha256").update(bytes).digest("hex") };
-}
-
-function splitSymbols(value: string | undefined): string[] {
-  return (value ?? "")
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((s) => (/^\d+$/.test(s) ? s : s.toUpperCase()));
-}
-
-function yyyymmdd(ns: bigint): number {
-  return Number(new Date(Number(ns / 1_000_000n)).toISOString().slice(0, 10).replaceAll("-", ""));
 }
 
 function randomTail(): string {

@@ -23,6 +23,7 @@ import { DbnEncoder, type DbnRecordV3, createMetadata, schemaFromName, SType, st
 import { defaultFixturesDir, type FixtureFile, loadFixtures } from "./fixtures.js";
 import { GeneratedDataset, RECORD_BYTES, type Resolution, SERVED_SCHEMAS, type ServedSchema } from "./generated-dataset.js";
 import { errorBody, type ErrorCase } from "./error-bodies.js";
+import { splitSymbols, yyyymmdd } from "./request-params.js";
 import { parseTimeParam } from "./time-params.js";
 import { DEFAULT_CONTRACTS } from "./market-events.js";
 import { BATCH_DOWNLOAD_PREFIX, createBatchJobs, type LocalBatchControl } from "./batch-jobs.js";
@@ -517,7 +518,6 @@ async function streamBody(res: ServerResponse, chunks: Uint8Array[], f: LocalSer
   }
 }
 
-
 /**
  * The partial fault applied to a generated result: which input symbols to list as not found / partial,
  * and the records left once theirs are removed (not found: all; partial: those at or after `midNs`).
@@ -566,19 +566,6 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on("end", () => resolve(Buffer.concat(parts).toString("utf8")));
     req.on("error", reject);
   });
-}
-
-/** Databento upper-cases symbols, except a continuous roll-rule letter (not needed here). */
-function splitSymbols(value: string | undefined): string[] {
-  return (value ?? "")
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((s) => (/^\d+$/.test(s) ? s : s.toUpperCase()));
-}
-
-function yyyymmdd(ns: bigint): number {
-  return Number(new Date(Number(ns / 1_000_000n)).toISOString().slice(0, 10).replaceAll("-", ""));
 }
 
 function concat(chunks: Uint8Array[], total: number): Uint8Array {
