@@ -1,9 +1,9 @@
 /**
  * The bytes of an entry: the chain's JSON, measured as it is made so a chain over `max_entry_bytes` is
  * refused after serializing at most that much (a 10^6-contract chain is not turned into a 500 MB string
- * just to be thrown away), and the sha256 that every read verifies.
+ * just to be thrown away). Its sha256 (@nq/core's sha256Hex) is what every read verifies.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { OptionsChain } from "@nq/core";
 
 export type SerializedChain = { fits: true; json: string; bytes: number } | { fits: false; measuredBytes: number };
@@ -34,20 +34,4 @@ export function serializeChainWithin(chain: OptionsChain, limitBytes: number): S
 function whole(json: string, limitBytes: number): SerializedChain {
   const bytes = Buffer.byteLength(json);
   return bytes > limitBytes ? { fits: false, measuredBytes: bytes } : { fits: true, json, bytes };
-}
-
-export function sha256Hex(bytes: Uint8Array | string): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
-
-/** "64 MiB", "1.5 KiB", "512 B". */
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${unit === 0 ? value : Number(value.toFixed(1))} ${units[unit]}`;
 }

@@ -10,6 +10,10 @@ import { statSync } from "node:fs";
 import { type Kysely, sql } from "kysely";
 import {
   canonicalRequest,
+  compressRaw,
+  decompressRaw,
+  formatBytes,
+  sha256Hex,
   type CacheStats,
   type ChainCacheEntry,
   type ChainCacheKey,
@@ -25,11 +29,10 @@ import { inProcessWriteTurn } from "@nq/history";
 import type { CacheDatabase, CacheEntryTable } from "./database-schema.js";
 import { cannotSetAsideError, openCacheDatabase, setAsideDamagedDatabase, unavailable, type DatabaseFileOptions, type OpenCacheDatabase } from "./database-file.js";
 import { diagnose, isDamagedDatabaseError } from "./diagnose.js";
-import { formatBytes, serializeChainWithin, sha256Hex } from "./entry-bytes.js";
+import { serializeChainWithin } from "./entry-bytes.js";
 import { immediateTransaction, SqliteFetchClaims } from "./fetch-claims.js";
 import { CacheOperationError, CacheUnavailableError, describeError, type CacheOperation } from "./errors.js";
 import type { NativeSqliteDatabase } from "./native-driver.js";
-import { compressRaw, decompressRaw } from "./raw-payload.js";
 
 export interface SqliteChainCacheOptions extends DatabaseFileOptions {
   ttl: TtlPolicy;

@@ -208,6 +208,7 @@ export {
   type TtlSetting,
 } from "./ttl-policy.js";
 export { parseDuration } from "./duration.js";
+export { compressRaw, decompressRaw, formatBytes, sha256Hex, type RawEncoding, type StoredRaw } from "./cache-payload.js";
 export {
   defineHistory,
   type ChainHistory,

@@ -1,28 +1,8 @@
 /**
- * What a cache row holds besides its keys: the chain's JSON with its sha256 (checked on every read, so
- * bytes changed after they were written are a miss, never a hit), and the source's raw payload, gzipped,
- * with its encoding so it comes back as the type it went in (text as a string, bytes as bytes).
+ * Whether a cache row's bytes are still the ones written: the chain's JSON and the raw payload are checked
+ * against the sha256 stored with them (encoding and hashing are @nq/core's, shared with every store).
  */
-import { createHash } from "node:crypto";
-import { gunzipSync, gzipSync } from "node:zlib";
-
-export type RawEncoding = "gzip/utf8" | "gzip/bytes";
-
-export function compressRaw(raw: Uint8Array | string): { bytes: Buffer; encoding: RawEncoding } {
-  if (typeof raw === "string") return { bytes: gzipSync(Buffer.from(raw, "utf8")), encoding: "gzip/utf8" };
-  return { bytes: gzipSync(raw), encoding: "gzip/bytes" };
-}
-
-export function decompressRaw(bytes: Uint8Array, encoding: string): Uint8Array | string {
-  const plain = gunzipSync(bytes);
-  if (encoding === "gzip/utf8") return plain.toString("utf8");
-  if (encoding === "gzip/bytes") return new Uint8Array(plain.buffer, plain.byteOffset, plain.byteLength);
-  throw new Error(`unknown raw payload encoding ${JSON.stringify(encoding)} (expected "gzip/utf8" or "gzip/bytes")`);
-}
-
-export function sha256Hex(bytes: Uint8Array | string): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
+import { sha256Hex } from "@nq/core";
 
 /** Why the stored bytes do not match their checksums, or null when they do. */
 export function checksumMismatch(chainJson: string, chainSha256: string, raw: Uint8Array | null, rawSha256: string | null): string | null {
@@ -31,16 +11,4 @@ export function checksumMismatch(chainJson: string, chainSha256: string, raw: Ui
   if ((raw === null) !== (rawSha256 === null)) return raw === null ? "its raw payload is missing" : "its raw payload has no checksum";
   if (raw !== null && sha256Hex(raw) !== rawSha256) return "raw payload sha256 differs from the stored one";
   return null;
-}
-
-/** "64 MiB", "1.5 KiB", "512 B". */
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${unit === 0 ? value : Number(value.toFixed(1))} ${units[unit]}`;
 }

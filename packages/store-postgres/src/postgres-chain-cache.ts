@@ -10,6 +10,10 @@
 import { type Insertable, type Kysely, sql } from "kysely";
 import {
   canonicalRequest,
+  compressRaw,
+  decompressRaw,
+  formatBytes,
+  sha256Hex,
   type CacheStats,
   type ChainCacheEntry,
   type ChainCacheKey,
@@ -22,7 +26,7 @@ import {
   type TtlPolicy,
 } from "@nq/core";
 import type { CacheDatabase, CacheEntryTable } from "./cache-schema.js";
-import { checksumMismatch, compressRaw, decompressRaw, formatBytes, sha256Hex } from "./entry-payload.js";
+import { checksumMismatch } from "./entry-payload.js";
 import { classify, StoreOperationError } from "./errors.js";
 import { ClaimEvents, FetchClaims, notificationPayload, pollIntervalMs } from "./fetch-claims.js";
 import type { PgClient } from "./connection.js";

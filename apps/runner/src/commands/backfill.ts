@@ -21,6 +21,7 @@ import { importPluginModule, loadSourcePlugin } from "../plugin-loader.js";
 import { EXIT, resolveProfilePath } from "../run.js";
 import { ledgerPathFor, loadOpsProfile } from "./ops-profile.js";
 import { convertToParquet } from "./backfill-convert.js";
+import { formatBytes } from "../progress.js";
 
 /** What the runner needs of a plugin's `backfill` export (the plugin's own types may say more). */
 export interface BackfillPlugin {
@@ -307,13 +308,6 @@ function formatDuration(seconds: number): string {
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${Math.round(bytes)} B`;
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
 }
 
 function parseUsd(value: string): number {
