@@ -147,28 +147,36 @@ export function unavailable(options: Pick<DatabaseFileOptions, "file" | "busyTim
 
 /** The folder exists, nothing but a file is at the path, and a new file is created 0600. */
 function prepareFile(options: DatabaseFileOptions): void {
-  const { file } = options;
   try {
-    mkdirSync(dirname(file), { recursive: true });
-    if (existsSync(file)) {
-      if (!statSync(file).isFile()) throw Object.assign(new Error(`not a regular file`), { code: "SQLITE_CANTOPEN" });
-      return;
-    }
-    let fd: number;
-    try {
-      fd = openSync(file, "wx", CACHE_FILE_MODE);
-    } catch (error) {
-      if ((error as { code?: unknown }).code === "EEXIST") return; // another process created it first
-      throw error;
-    }
-    try {
-      // openSync's mode passes through the umask; this does not.
-      fchmodSync(fd, CACHE_FILE_MODE);
-    } finally {
-      closeSync(fd);
-    }
+    ensurePrivateDatabaseFile(options.file);
   } catch (error) {
     throw unavailable(options, error);
+  }
+}
+
+/**
+ * Creates the folder and, when missing, the file with CACHE_FILE_MODE (0600), before SQLite opens it
+ * (SQLite would create it with the umask's mode). Something other than a regular file at the path is an
+ * SQLITE_CANTOPEN error; other failures are the file system's own. Shared by the cache and the history file.
+ */
+export function ensurePrivateDatabaseFile(file: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  if (existsSync(file)) {
+    if (!statSync(file).isFile()) throw Object.assign(new Error(`not a regular file`), { code: "SQLITE_CANTOPEN" });
+    return;
+  }
+  let fd: number;
+  try {
+    fd = openSync(file, "wx", CACHE_FILE_MODE);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "EEXIST") return; // another process created it first
+    throw error;
+  }
+  try {
+    // openSync's mode passes through the umask; this does not.
+    fchmodSync(fd, CACHE_FILE_MODE);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -4,12 +4,12 @@
  * migrations on open in one IMMEDIATE transaction — with one difference: history is data, not a cache, so
  * a file SQLite reports damaged is never set aside or replaced; opening fails and says what to do.
  */
-import { closeSync, existsSync, fchmodSync, mkdirSync, openSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { Kysely, SqliteDialect, sql } from "kysely";
 import { defineHistory, silentLogger, type ChainHistory, type Logger } from "@nq/core";
 import { createKyselyChainHistory, HISTORY_MIGRATION_TABLE, inProcessWriteTurn, historyMigrations, migrateHistory, type HistoryDatabase } from "@nq/history";
-import { CACHE_FILE_MODE } from "./database-file.js";
+import { ensurePrivateDatabaseFile } from "./database-file.js";
 import { diagnose, isDamagedDatabaseError } from "./diagnose.js";
 import { describeError, oneLine, type CacheFailureReason } from "./errors.js";
 import { historyRetentionOf, sqliteHistoryConfigSchema, type SqliteHistoryConfig, type SqliteHistoryConfigInput } from "./history-config.js";
@@ -168,25 +168,8 @@ async function openReadOnly(settings: FileSettings, openNative: OpenNativeDataba
 
 /** The folder exists, nothing but a file is at the path, and a new file is created with the cache's mode (0600). */
 function prepareFile(settings: FileSettings): void {
-  const { file } = settings;
   try {
-    mkdirSync(dirname(file), { recursive: true });
-    if (existsSync(file)) {
-      if (!statSync(file).isFile()) throw Object.assign(new Error("not a regular file"), { code: "SQLITE_CANTOPEN" });
-      return;
-    }
-    let fd: number;
-    try {
-      fd = openSync(file, "wx", CACHE_FILE_MODE);
-    } catch (error) {
-      if ((error as { code?: unknown }).code === "EEXIST") return; // another process created it first
-      throw error;
-    }
-    try {
-      fchmodSync(fd, CACHE_FILE_MODE); // openSync's mode passes through the umask; this does not
-    } finally {
-      closeSync(fd);
-    }
+    ensurePrivateDatabaseFile(settings.file);
   } catch (error) {
     throw unavailable(settings, error);
   }
