@@ -2,13 +2,15 @@
  * History benchmark: append S snapshots × C contracts into a fresh store, then time the canned queries.
  *
  *   pnpm --filter @nq/history bench                          # quick: 20 snapshots × 20,000 contracts (400 k rows)
+ *   (the script runs node with --expose-gc; see timed())
  *   NQ_HISTORY_BENCH_SNAPSHOTS=250 pnpm --filter @nq/history bench   # the issue's size: 250 × 20,000 = 5 M rows
  *   NQ_PG_URL=postgres://… pnpm --filter @nq/history bench   # also against PostgreSQL (needs `pg`, e.g. from @nq/store-postgres)
  *   NQ_HISTORY_BENCH_SQLITE=0 NQ_PG_URL=…                    # PostgreSQL only
  *
  * Baselines, measured in the same run on the same machine:
- *  - insert: the same rows through kysely's query builder, one INSERT per row (what a first version does),
- *    on a few snapshots into a second file;
+ *  - insert: the same rows through kysely's query builder, one INSERT per row into one wide table (what a
+ *    first version does), on a few snapshots into a second file; the same wide table through one reused
+ *    prepared INSERT (the schema before migration 0002); multi-row INSERTs through kysely (PostgreSQL's path);
  *  - queries: a JSON-blob-per-snapshot store (the chain as one JSON text per snapshot, indexed by as-of),
  *    holding the month the queries ask about; answering means parsing every snapshot of the month.
  * Data is generated (an NQ-shaped chain: 20 series × 500 strikes × 2 rights), not market data.
@@ -159,7 +161,13 @@ function fileSize(file) {
   }
 }
 
+/**
+ * Times `run` (wall clock and this process's CPU). With --expose-gc (the package's `bench` script) the
+ * garbage the harness made before — the chain it just built — is collected first, so the figure is the
+ * store's work, not the collection of the generator's objects; every measurement, baselines too, gets it.
+ */
 async function timed(run) {
+  globalThis.gc?.();
   const start = process.hrtime.bigint();
   const cpu = process.cpuUsage();
   const result = await run();
@@ -176,25 +184,51 @@ async function median(run, n = 7) {
   return times[Math.floor(n / 2)];
 }
 
-/** The naive baseline: the query builder, one INSERT per contract row, one transaction per snapshot. */
+/**
+ * The wide table of the schema before migration 0002 (one row per contract, a column per field, as
+ * `nq_history_contracts` was), created beside the real tables for the baselines.
+ */
+const WIDE_COLUMNS = [
+  "snapshot_id", "ordinal", "as_of_ms", "symbol", "raw_symbol", "underlying", "underlying_price", "underlying_price_basis", "underlying_price_time", "product", "root",
+  "expiration", "expiration_time", "strike", "option_right", "bid", "ask", "bid_size", "ask_size", "last", "volume", "cleared_volume", "cleared_volume_date",
+  "open_interest", "open_interest_date", "settlement", "settlement_date", "implied_volatility", "iv_basis", "delta", "gamma", "theta", "vega", "greeks_source",
+  "multiplier", "quote_time", "raw_strike", "provenance_source", "provenance_as_of", "provenance_fetched_at", "provenance_delayed", "provenance_sample",
+];
+async function createWideTable(db) {
+  await sql.raw(`create table baseline_wide_contracts (${WIDE_COLUMNS.join(", ")}, primary key (snapshot_id, ordinal))`).execute(db);
+  await sql`create index baseline_wide_symbol on baseline_wide_contracts (snapshot_id, symbol, ordinal)`.execute(db);
+  await sql`create index baseline_wide_expiration on baseline_wide_contracts (snapshot_id, expiration, ordinal)`.execute(db);
+}
+function wideRow(c, snapshotId, ordinal, asOfMs) {
+  return {
+    snapshot_id: snapshotId, ordinal, as_of_ms: asOfMs, symbol: c.symbol, raw_symbol: c.rawSymbol, underlying: c.underlying, underlying_price: c.underlyingPrice,
+    underlying_price_basis: c.underlyingPriceBasis, underlying_price_time: c.underlyingPriceTime, product: c.product, root: c.root, expiration: c.expiration,
+    expiration_time: c.expirationTime, strike: c.strike, option_right: c.right, bid: c.bid, ask: c.ask, bid_size: c.bidSize, ask_size: c.askSize, last: c.last,
+    volume: c.volume, cleared_volume: c.clearedVolume, cleared_volume_date: c.clearedVolumeDate, open_interest: c.openInterest, open_interest_date: c.openInterestDate,
+    settlement: c.settlement, settlement_date: c.settlementDate, implied_volatility: c.impliedVolatility, iv_basis: c.ivBasis, delta: c.delta, gamma: c.gamma,
+    theta: c.theta, vega: c.vega, greeks_source: c.greeksSource, multiplier: c.multiplier, quote_time: c.quoteTime, raw_strike: c.rawStrike,
+    provenance_source: null, provenance_as_of: null, provenance_fetched_at: null, provenance_delayed: null, provenance_sample: null,
+  };
+}
+
+/** The naive baseline: the query builder, one INSERT per contract row into the wide table, one transaction per snapshot. */
 async function appendRowByRow(db, chain, snapshotId) {
   const asOfMs = Date.parse(chain.metadata.asOf);
   await db.transaction().execute(async (trx) => {
-    for (const [ordinal, c] of chain.contracts.entries()) {
-      await trx
-        .insertInto("nq_history_contracts")
-        .values({
-          snapshot_id: snapshotId, ordinal, as_of_ms: asOfMs, symbol: c.symbol, raw_symbol: c.rawSymbol, underlying: c.underlying, underlying_price: c.underlyingPrice,
-          underlying_price_basis: c.underlyingPriceBasis, underlying_price_time: c.underlyingPriceTime, product: c.product, root: c.root, expiration: c.expiration,
-          expiration_time: c.expirationTime, strike: c.strike, option_right: c.right, bid: c.bid, ask: c.ask, bid_size: c.bidSize, ask_size: c.askSize, last: c.last,
-          volume: c.volume, cleared_volume: c.clearedVolume, cleared_volume_date: c.clearedVolumeDate, open_interest: c.openInterest, open_interest_date: c.openInterestDate,
-          settlement: c.settlement, settlement_date: c.settlementDate, implied_volatility: c.impliedVolatility, iv_basis: c.ivBasis, delta: c.delta, gamma: c.gamma,
-          theta: c.theta, vega: c.vega, greeks_source: c.greeksSource, multiplier: c.multiplier, quote_time: c.quoteTime, raw_strike: c.rawStrike,
-          provenance_source: null, provenance_as_of: null, provenance_fetched_at: null, provenance_delayed: null, provenance_sample: null,
-        })
-        .execute();
-    }
+    for (const [ordinal, c] of chain.contracts.entries()) await trx.insertInto("baseline_wide_contracts").values(wideRow(c, snapshotId, ordinal, asOfMs)).execute();
   });
+}
+
+/** The previous design: the wide table through one reused prepared single-row INSERT (SQLite's native handle). */
+function appendWidePrepared(native, chain, snapshotId) {
+  const asOfMs = Date.parse(chain.metadata.asOf);
+  const insert = native.prepare(`insert into baseline_wide_contracts (${WIDE_COLUMNS.join(", ")}) values (${WIDE_COLUMNS.map(() => "?").join(", ")})`);
+  native.exec("begin immediate");
+  for (const [ordinal, c] of chain.contracts.entries()) {
+    const row = wideRow(c, snapshotId, ordinal, asOfMs);
+    insert.run(WIDE_COLUMNS.map((column) => row[column]));
+  }
+  native.exec("commit");
 }
 
 async function run(label, store) {
@@ -244,7 +278,9 @@ async function run(label, store) {
   return { label, rows, appendMs, buildMs, first, last, rowsPerSecond: rows / (appendMs / 1000), rowsPerCpuSecond: rows / (appendCpuMs / 1000), seriesMs, seriesYearMs, oiMs, oiPoints: oi.length, getMs, streamMs, sizeBytes: await store.size(), history, symbol, expiration, monthFrom, monthTo };
 }
 
-async function rowByRowBaseline(store) {
+async function rowByRowBaseline(store, append = (chain, snapshotId) => appendRowByRow(store.db, chain, snapshotId)) {
+  await sql`drop table if exists baseline_wide_contracts`.execute(store.db);
+  await createWideTable(store.db);
   const snapshotIds = [];
   for (let day = 0; day < BASELINE_SNAPSHOTS; day += 1) {
     const row = await store.db
@@ -258,7 +294,7 @@ async function rowByRowBaseline(store) {
   let cpuMs = 0;
   for (let day = 0; day < BASELINE_SNAPSHOTS; day += 1) {
     const chain = chainFor(day);
-    const t = await timed(() => appendRowByRow(store.db, chain, snapshotIds[day]));
+    const t = await timed(async () => append(chain, snapshotIds[day]));
     ms += t.ms;
     cpuMs += t.cpuMs;
   }
@@ -324,6 +360,7 @@ async function main() {
       const main = await run(name, store);
       const baselineStore = await openBaseline();
       const rowByRow = await rowByRowBaseline(baselineStore);
+      const widePrepared = store.native ? await rowByRowBaseline(baselineStore, (chain, id) => appendWidePrepared(baselineStore.native, chain, id)) : null;
       const multiRow = store.native ? await multiRowKysely(baselineStore) : null;
       const blobs = await blobBaseline(baselineStore.db, main);
       await baselineStore.drop?.();
@@ -340,6 +377,9 @@ async function main() {
       console.log(`| insert, rows per CPU-second | ${fmt(main.rowsPerCpuSecond, 0)} | ${fmt(rowByRow.rowsPerCpuSecond, 0)} (${baselineNote}) | ${fmt(main.rowsPerCpuSecond / rowByRow.rowsPerCpuSecond)}× |`);
       console.log(`| insert into a fresh file, first ${BASELINE_SNAPSHOTS} snapshots (as the baselines), rows/s | ${fmt(main.first.rowsPerSecond, 0)} (${fmt(main.first.rowsPerCpuSecond, 0)} per CPU-second) | ${fmt(rowByRow.rowsPerSecond, 0)} (${fmt(rowByRow.rowsPerCpuSecond, 0)} per CPU-second) | ${fmt(main.first.rowsPerSecond / rowByRow.rowsPerSecond)}× (${fmt(main.first.rowsPerCpuSecond / rowByRow.rowsPerCpuSecond)}× CPU) |`);
       console.log(`| insert, last ${Math.min(25, SNAPSHOTS)} snapshots (the file at its largest), rows/s | ${fmt(main.last.rowsPerSecond, 0)} (${fmt(main.last.rowsPerCpuSecond, 0)} per CPU-second) | | |`);
+      if (widePrepared) {
+        console.log(`| insert into a fresh file, first ${BASELINE_SNAPSHOTS} snapshots, rows per CPU-second, vs the schema before 0002 (one wide row per contract, the same prepared INSERT) | ${fmt(main.first.rowsPerCpuSecond, 0)} | ${fmt(widePrepared.rowsPerCpuSecond, 0)} (${fmt(widePrepared.rowsPerSecond, 0)} rows/s wall clock) | ${fmt(main.first.rowsPerCpuSecond / widePrepared.rowsPerCpuSecond)}× |`);
+      }
       if (multiRow) {
         console.log(`| insert, rows per CPU-second, vs multi-row INSERTs through kysely (the PostgreSQL path) | ${fmt(main.rowsPerCpuSecond, 0)} | ${fmt(multiRow.rowsPerCpuSecond, 0)} (${multiRow.rows.toLocaleString("en-US")} rows; ${fmt(multiRow.rowsPerSecond, 0)} rows/s wall clock) | ${fmt(main.rowsPerCpuSecond / multiRow.rowsPerCpuSecond)}× |`);
       }

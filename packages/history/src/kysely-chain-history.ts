@@ -2,9 +2,11 @@
  * One ChainHistory over any kysely database, SQLite or PostgreSQL: the same queries on both, with the few
  * dialect-specific bits (column types, booleans, bind placeholders, the write lock) from ./dialect.ts.
  *
- * `append` is one transaction — the snapshot row and every contract row, or nothing — with the contracts
- * written as multi-row INSERTs sized to the dialect's bind-parameter limit. Reads page by keyset, so a
- * stream holds no connection or transaction between pages and can be dropped at any point.
+ * `append` is one transaction — the snapshot row and every contract, or nothing. A contract is written as
+ * its instrument (found or added once, shared across snapshots), its quote context (one per distinct
+ * context in the snapshot) and its quote row (see contract-rows.ts). Reads go through the
+ * `nq_history_contracts` view and page by keyset, so a stream holds no connection or transaction between
+ * pages and can be dropped at any point.
  */
 import { CompiledQuery, type Insertable, type Kysely, type Transaction, sql } from "kysely";
 import type {
@@ -21,9 +23,24 @@ import type {
   QualityMetrics,
   SettlementPoint,
 } from "@nq/core";
-import { CONTRACT_COLUMNS, checkContract, contractFromRow, pushContractValues, type ContractRow, type SnapshotProvenance } from "./contract-rows.js";
+import {
+  CONTEXT_COLUMNS,
+  checkContract,
+  contextValues,
+  contractFromRow,
+  INSTRUMENT_FIELDS,
+  instrumentValues,
+  isContextOf,
+  isInstrumentOf,
+  pushQuoteValues,
+  QUOTE_COLUMNS,
+  sameValues,
+  type ContractRow,
+  type SnapshotProvenance,
+  VIEW_COLUMNS,
+} from "./contract-rows.js";
 import { dialectTraits, type DialectTraits, type HistoryDialect } from "./dialect.js";
-import { CONTRACTS_TABLE, SNAPSHOTS_TABLE, type HistoryDatabase, type SnapshotTable } from "./schema.js";
+import { INSTRUMENTS_TABLE, QUOTE_CONTEXTS_TABLE, QUOTES_TABLE, SNAPSHOTS_TABLE, type HistoryDatabase, type SnapshotTable } from "./schema.js";
 
 export interface KyselyChainHistoryOptions {
   db: Kysely<HistoryDatabase>;
@@ -38,7 +55,7 @@ export interface KyselyChainHistoryOptions {
   ownsDatabase?: boolean;
   /**
    * SQLite only: the native handle the SqliteDialect wraps (better-sqlite3's shape). With it, `append`
-   * writes every contract through one prepared single-row INSERT, reused — measured at 2–3× less CPU per
+   * writes every quote row through one prepared single-row INSERT, reused — measured at 2–3× less CPU per
    * row than multi-row VALUES, which SQLite parses and runs as a co-routine. It runs on the same
    * connection, inside the same transaction kysely holds. Without it, multi-row INSERTs go through kysely.
    */
@@ -56,16 +73,30 @@ export interface KyselyChainHistoryOptions {
   beforeCommit?: (snapshotId: string) => Promise<void> | void;
 }
 
-/** The slice of better-sqlite3 the SQLite insert path touches. */
+/** The slice of better-sqlite3 the SQLite write path touches. */
 export interface NativeStatementSource {
-  prepare(sql: string): { run(parameters: unknown[]): unknown };
+  prepare(sql: string): { run(parameters: unknown[]): { lastInsertRowid: number | bigint }; get(parameters: unknown[]): unknown };
 }
 
 const DAY_MS = 86_400_000;
+/** Instruments looked up per statement by symbol. */
+const LOOKUP_CHUNK = 500;
+/**
+ * PostgreSQL: appends that add instruments take this transaction-scoped advisory lock first, so two
+ * runners appending the same new contract at once add it once (the second finds the first's row).
+ */
+const INSTRUMENT_LOCK_KEY = 7_201_160_001;
 /** Snapshots deleted per statement by retention (well inside every dialect's parameter limit). */
 const DELETE_CHUNK = 500;
 
 type Db = Kysely<HistoryDatabase>;
+
+/** A stored instrument: its values in INSTRUMENT_FIELDS order and its id. Kept by symbol. */
+interface KnownInstrument {
+  values: unknown[];
+  id: number;
+}
+type InstrumentsBySymbol = Map<string, KnownInstrument[]>;
 
 export function createKyselyChainHistory(options: KyselyChainHistoryOptions): ChainHistory {
   return new KyselyChainHistory(options);
@@ -77,9 +108,19 @@ export class KyselyChainHistory implements ChainHistory {
   private readonly db: Db;
   private readonly traits: DialectTraits;
   private readonly rowsPerInsert: number;
+  private readonly maxParameters: number;
   private readonly pageSize: number;
   private readonly insertSqlByRows = new Map<number, string>();
   private preparedInsert: ReturnType<NativeStatementSource["prepare"]> | null = null;
+  private preparedInstrumentLookup: ReturnType<NativeStatementSource["prepare"]> | null = null;
+  private preparedInstrumentInsert: ReturnType<NativeStatementSource["prepare"]> | null = null;
+  /**
+   * Instruments this handle has seen committed. Rows of the instruments table are never updated or
+   * deleted (retention keeps them), so a remembered id stays right; a miss is looked up in the table.
+   */
+  private readonly knownInstruments: InstrumentsBySymbol = new Map();
+  /** Products whose latest snapshot's instruments this handle has loaded (see resolveInstruments). */
+  private readonly primedProducts = new Set<string>();
   private closed = false;
 
   constructor(private readonly options: KyselyChainHistoryOptions) {
@@ -88,16 +129,18 @@ export class KyselyChainHistory implements ChainHistory {
     this.location = options.location;
     if (options.retention) this.retention = options.retention;
     const maxParameters = options.maxBindParameters ?? this.traits.maxBindParameters;
-    this.rowsPerInsert = Math.floor(maxParameters / CONTRACT_COLUMNS.length);
-    if (!(this.rowsPerInsert >= 1)) {
-      throw new TypeError(`maxBindParameters must be at least ${CONTRACT_COLUMNS.length} (one contract row), got ${String(options.maxBindParameters)}`);
+    this.maxParameters = maxParameters;
+    this.rowsPerInsert = Math.floor(maxParameters / QUOTE_COLUMNS.length);
+    const widest = Math.max(QUOTE_COLUMNS.length, CONTEXT_COLUMNS.length, INSTRUMENT_FIELDS.length);
+    if (!(maxParameters >= widest)) {
+      throw new TypeError(`maxBindParameters must be at least ${widest} (one row of the widest history table), got ${String(options.maxBindParameters)}`);
     }
     this.pageSize = options.pageSize ?? 5000;
   }
 
   async append(input: HistoryAppend): Promise<HistorySnapshot> {
     this.assertWritable("append to");
-    const { snapshot, asOfMs } = snapshotRow(input, this.traits);
+    const snapshot = snapshotRow(input, this.traits);
     const chain = input.chain;
     chain.contracts.forEach((contract, index) => checkContract(contract, index));
     const provenance: SnapshotProvenance = {
@@ -107,13 +150,17 @@ export class KyselyChainHistory implements ChainHistory {
       delayed: chain.metadata.delayed,
       sample: chain.metadata.sample,
     };
-    const id = await this.writeTransaction(async (trx) => {
+    const { id, added } = await this.writeTransaction(async (trx) => {
       const inserted = await trx.insertInto(SNAPSHOTS_TABLE).values(snapshot).returning("id").executeTakeFirstOrThrow();
       const snapshotId = String(inserted.id);
-      await this.insertContracts(trx, chain.contracts, { snapshotId: Number(snapshotId), asOfMs }, provenance);
+      const added: InstrumentsBySymbol = new Map();
+      const instrumentIds = await this.resolveInstruments(trx, chain.contracts, added);
+      await this.insertQuotes(trx, chain.contracts, Number(snapshotId), instrumentIds, provenance);
       await this.options.beforeCommit?.(snapshotId);
-      return snapshotId;
+      return { id: snapshotId, added };
     });
+    // Only now: an instrument added by a transaction that rolled back does not exist.
+    for (const [symbol, list] of added) this.knownInstruments.set(symbol, [...(this.knownInstruments.get(symbol) ?? []), ...list]);
     return snapshotFromRow({ ...snapshot, id } as unknown as SnapshotRow);
   }
 
@@ -157,14 +204,14 @@ export class KyselyChainHistory implements ChainHistory {
   async openInterestByStrike(query: { expiration: string; right?: "call" | "put"; profile?: string; source?: string; from?: string; to?: string }): Promise<OpenInterestPoint[]> {
     this.assertOpen("read");
     if (typeof query.expiration !== "string" || query.expiration === "") throw new TypeError(`expiration must be a date (YYYY-MM-DD), got ${String(query.expiration)}`);
-    let select = this.joinedContracts(query)
-      .select(["c.snapshot_id", "s.as_of", "c.open_interest_date", "c.strike", "c.option_right", "c.open_interest"])
-      .where("c.expiration", "=", query.expiration);
+    let select = this.joinedQuotes(query)
+      .select(["q.snapshot_id", "s.as_of", "x.open_interest_date", "i.strike", "i.option_right", "q.open_interest"])
+      .where("i.expiration", "=", query.expiration);
     if (query.right !== undefined) {
       if (query.right !== "call" && query.right !== "put") throw new TypeError(`right must be "call" or "put", got ${JSON.stringify(query.right)}`);
-      select = select.where("c.option_right", "=", query.right === "call" ? "C" : "P");
+      select = select.where("i.option_right", "=", query.right === "call" ? "C" : "P");
     }
-    const rows = await select.orderBy("s.as_of_ms").orderBy("s.id").orderBy("c.strike").orderBy("c.option_right").execute();
+    const rows = await select.orderBy("s.as_of_ms").orderBy("s.id").orderBy("i.strike").orderBy("i.option_right").orderBy("q.ordinal").execute();
     return rows.map((row) => ({
       snapshotId: String(row.snapshot_id),
       asOf: row.as_of,
@@ -178,11 +225,12 @@ export class KyselyChainHistory implements ChainHistory {
   async settlementSeries(query: { symbol: string; profile?: string; source?: string; from?: string; to?: string }): Promise<SettlementPoint[]> {
     this.assertOpen("read");
     if (typeof query.symbol !== "string" || query.symbol === "") throw new TypeError(`symbol must be a contract symbol ("NQZ6 C21000"), got ${String(query.symbol)}`);
-    const rows = await this.joinedContracts(query)
-      .select(["c.snapshot_id", "s.as_of", "c.settlement_date", "c.settlement"])
-      .where("c.symbol", "=", query.symbol)
+    const rows = await this.joinedQuotes(query)
+      .select(["q.snapshot_id", "s.as_of", "x.settlement_date", "q.settlement"])
+      .where("i.symbol", "=", query.symbol)
       .orderBy("s.as_of_ms")
       .orderBy("s.id")
+      .orderBy("q.ordinal")
       .execute();
     return rows.map((row) => ({
       snapshotId: String(row.snapshot_id),
@@ -221,7 +269,8 @@ export class KyselyChainHistory implements ChainHistory {
       const ids = [...doomed].map(Number);
       for (let i = 0; i < ids.length; i += DELETE_CHUNK) {
         const chunk = ids.slice(i, i + DELETE_CHUNK);
-        await trx.deleteFrom(CONTRACTS_TABLE).where("snapshot_id", "in", chunk).execute();
+        await trx.deleteFrom(QUOTES_TABLE).where("snapshot_id", "in", chunk).execute();
+        await trx.deleteFrom(QUOTE_CONTEXTS_TABLE).where("snapshot_id", "in", chunk).execute();
         await trx.deleteFrom(SNAPSHOTS_TABLE).where("id", "in", chunk).execute();
       }
       return ids.length;
@@ -267,39 +316,190 @@ export class KyselyChainHistory implements ChainHistory {
     });
   }
 
-  /** Multi-row INSERTs as raw SQL built once per row count: the query builder would rebuild a node per value. */
-  private async insertContracts(trx: Db, contracts: OptionContract[], place: { snapshotId: number; asOfMs: number }, provenance: SnapshotProvenance): Promise<void> {
+  /**
+   * The instrument id of every contract, adding the instruments the table does not hold yet. Ids this
+   * handle remembers cost no query; the rest are looked up by symbol and compared on every instrument
+   * field (NULLs equal), and what is still missing is inserted. New ones go into `added`, which the caller
+   * remembers only after COMMIT.
+   */
+  private async resolveInstruments(trx: Db, contracts: OptionContract[], added: InstrumentsBySymbol): Promise<number[]> {
+    const ids = new Array<number>(contracts.length);
+    let unresolved: number[] = [];
+    for (let i = 0; i < contracts.length; i += 1) {
+      const id = findInstrument(this.knownInstruments, contracts[i]!);
+      if (id === undefined) unresolved.push(i);
+      else ids[i] = id;
+    }
+    if (unresolved.length === 0) return ids;
+    if (!this.primedProducts.has(contracts[unresolved[0]!]!.product)) {
+      // A fresh handle (a runner's one append per process): one query for the instruments the product's
+      // latest snapshot held — usually nearly all of today's — instead of a lookup per contract.
+      const product = contracts[unresolved[0]!]!.product;
+      await this.primeInstruments(trx, product, added);
+      this.primedProducts.add(product);
+      const still: number[] = [];
+      for (const i of unresolved) {
+        const id = findInstrument(added, contracts[i]!);
+        if (id === undefined) still.push(i);
+        else ids[i] = id;
+      }
+      unresolved = still;
+      if (unresolved.length === 0) return ids;
+    }
+    const native = this.traits.name === "sqlite" ? this.options.sqliteDatabase : undefined;
+    if (native) {
+      this.resolveInstrumentsNatively(native, contracts, unresolved, ids, added);
+      return ids;
+    }
+    if (this.traits.name === "postgres") await sql`select pg_advisory_xact_lock(${INSTRUMENT_LOCK_KEY})`.execute(trx);
+
+    const symbols = [...new Set(unresolved.map((i) => contracts[i]!.symbol))];
+    const columns = INSTRUMENT_FIELDS.map((f) => f.column);
+    for (let start = 0; start < symbols.length; start += LOOKUP_CHUNK) {
+      const rows = await trx.selectFrom(INSTRUMENTS_TABLE).select(["id", ...columns]).where("symbol", "in", symbols.slice(start, start + LOOKUP_CHUNK)).execute();
+      for (const row of rows) rememberInstrument(added, storedInstrumentValues(row as Record<string, unknown>), Number(row.id));
+    }
+
+    const missing: unknown[][] = [];
+    const missingBySymbol = new Map<string, unknown[][]>();
+    for (const i of unresolved) {
+      const contract = contracts[i]!;
+      if (findInstrument(added, contract) !== undefined) continue;
+      const values = instrumentValues(contract);
+      const sameSymbol = missingBySymbol.get(contract.symbol) ?? [];
+      if (sameSymbol.some((other) => sameValues(other, values))) continue;
+      sameSymbol.push(values);
+      missingBySymbol.set(contract.symbol, sameSymbol);
+      missing.push(values);
+    }
+    const perStatement = Math.floor(this.maxParameters / columns.length);
+    for (let start = 0; start < missing.length; start += perStatement) {
+      const batch = missing.slice(start, start + perStatement);
+      const rows = await trx
+        .insertInto(INSTRUMENTS_TABLE)
+        .values(batch.map((values) => Object.fromEntries(columns.map((column, c) => [column, values[c]])) as never))
+        .returning(["id", ...columns])
+        .execute();
+      // Matched by value, not by position: RETURNING's row order is not promised.
+      for (const row of rows) rememberInstrument(added, storedInstrumentValues(row as Record<string, unknown>), Number(row.id));
+    }
+
+    for (const i of unresolved) {
+      const id = findInstrument(added, contracts[i]!);
+      if (id === undefined) throw new Error(`history: instrument of contract #${i + 1} (${contracts[i]!.symbol}) was written but not found again; nothing was stored`);
+      ids[i] = id;
+    }
+    return ids;
+  }
+
+  /** The instruments of the latest snapshot of `product`, into `added` (remembered once the append commits). */
+  private async primeInstruments(trx: Db, product: string, added: InstrumentsBySymbol): Promise<void> {
+    const columns = INSTRUMENT_FIELDS.map((f) => f.column);
+    const latest = trx.selectFrom(SNAPSHOTS_TABLE).select((eb) => eb.fn.max("id").as("id")).where("product", "=", product);
+    const used = trx.selectFrom(QUOTES_TABLE).select("instrument_id").where("snapshot_id", "=", latest);
+    const rows = await trx.selectFrom(INSTRUMENTS_TABLE).select(["id", ...columns]).where("id", "in", used).execute();
+    for (const row of rows) rememberInstrument(added, storedInstrumentValues(row as Record<string, unknown>), Number(row.id));
+  }
+
+  /**
+   * SQLite with the native handle: one prepared lookup per unknown instrument — by the symbol index, named
+   * because without statistics SQLite picks the expiration index (a thousand rows per probe); every field
+   * compared with IS, which treats NULLs as equal — and one prepared INSERT for each one not found. No
+   * result sets to build: this is what a fresh process appending a 20 000-contract chain pays for.
+   */
+  private resolveInstrumentsNatively(native: NativeStatementSource, contracts: OptionContract[], unresolved: number[], ids: number[], added: InstrumentsBySymbol): void {
+    const columns = INSTRUMENT_FIELDS.map((f) => `"${f.column}"`);
+    this.preparedInstrumentLookup ??= native.prepare(`select "id" from "${INSTRUMENTS_TABLE}" indexed by "nq_history_instruments_symbol" where ${columns.map((c, k) => (k === 0 ? `${c} = ?` : `${c} is ?`)).join(" and ")} limit 1`);
+    this.preparedInstrumentInsert ??= native.prepare(`insert into "${INSTRUMENTS_TABLE}" (${columns.join(", ")}) values (${columns.map(() => "?").join(", ")})`);
+    for (const i of unresolved) {
+      const contract = contracts[i]!;
+      let id = findInstrument(added, contract);
+      if (id === undefined) {
+        const values = instrumentValues(contract);
+        const found = this.preparedInstrumentLookup.get(values) as { id: number | bigint } | undefined;
+        id = Number(found ? found.id : this.preparedInstrumentInsert.run(values).lastInsertRowid);
+        rememberInstrument(added, values, id);
+      }
+      ids[i] = id;
+    }
+  }
+
+  /**
+   * The snapshot's quote contexts (numbered as first met in chain order) and its quote rows. Neighbouring
+   * contracts usually share a context, so the previous one is compared first, field by field.
+   */
+  private async insertQuotes(trx: Db, contracts: OptionContract[], snapshotId: number, instrumentIds: number[], provenance: SnapshotProvenance): Promise<void> {
+    const contexts: unknown[][] = [];
+    const contextNos = new Array<number>(contracts.length);
+    const numberOf = new Map<string, number>();
+    let previous = -1;
+    for (let i = 0; i < contracts.length; i += 1) {
+      const contract = contracts[i]!;
+      if (previous >= 0 && isContextOf(contexts[previous]!, contract, provenance, this.traits)) {
+        contextNos[i] = previous;
+        continue;
+      }
+      const values = contextValues(contract, provenance, this.traits);
+      const key = JSON.stringify(values);
+      let no = numberOf.get(key);
+      if (no === undefined) {
+        no = contexts.length;
+        contexts.push(values);
+        numberOf.set(key, no);
+      }
+      contextNos[i] = previous = no;
+    }
+    const contextColumns = CONTEXT_COLUMNS.map((c) => c.column);
+    const contextsPerStatement = Math.floor(this.maxParameters / contextColumns.length);
+    for (let start = 0; start < contexts.length; start += contextsPerStatement) {
+      const rows = contexts.slice(start, start + contextsPerStatement).map((values, k) => {
+        const row: Record<string, unknown> = { snapshot_id: snapshotId, context_no: start + k };
+        values.forEach((value, c) => (row[contextColumns[c + 2]!] = value));
+        return row;
+      });
+      await trx.insertInto(QUOTE_CONTEXTS_TABLE).values(rows as never).execute();
+    }
+
+    const place = { snapshotId, ordinal: 0, instrumentId: 0, contextNo: 0 };
     const native = this.traits.name === "sqlite" ? this.options.sqliteDatabase : undefined;
     if (native) {
       this.preparedInsert ??= native.prepare(this.insertSql(1));
       const values: unknown[] = [];
-      const at = { ...place, ordinal: 0 };
-      for (; at.ordinal < contracts.length; at.ordinal += 1) {
+      for (let i = 0; i < contracts.length; i += 1) {
         values.length = 0;
-        pushContractValues(values, contracts[at.ordinal]!, at, provenance, this.traits);
+        place.ordinal = i;
+        place.instrumentId = instrumentIds[i]!;
+        place.contextNo = contextNos[i]!;
+        pushQuoteValues(values, contracts[i]!, place);
         this.preparedInsert.run(values);
       }
       return;
     }
     for (let start = 0; start < contracts.length; start += this.rowsPerInsert) {
-      const batch = contracts.slice(start, start + this.rowsPerInsert);
+      const end = Math.min(contracts.length, start + this.rowsPerInsert);
       const values: unknown[] = [];
-      batch.forEach((contract, i) => pushContractValues(values, contract, { ...place, ordinal: start + i }, provenance, this.traits));
-      await trx.executeQuery(CompiledQuery.raw(this.insertSql(batch.length), values));
+      for (let i = start; i < end; i += 1) {
+        place.ordinal = i;
+        place.instrumentId = instrumentIds[i]!;
+        place.contextNo = contextNos[i]!;
+        pushQuoteValues(values, contracts[i]!, place);
+      }
+      await trx.executeQuery(CompiledQuery.raw(this.insertSql(end - start), values));
     }
   }
 
+  /** Multi-row INSERTs of quote rows as raw SQL built once per row count: the query builder would rebuild a node per value. */
   private insertSql(rows: number): string {
     let text = this.insertSqlByRows.get(rows);
     if (text) return text;
-    const columns = CONTRACT_COLUMNS.length;
+    const columns = QUOTE_COLUMNS.length;
     const tuples: string[] = [];
     for (let r = 0; r < rows; r += 1) {
       const marks: string[] = [];
       for (let c = 1; c <= columns; c += 1) marks.push(this.traits.placeholder(r * columns + c));
       tuples.push(`(${marks.join(",")})`);
     }
-    text = `insert into "${CONTRACTS_TABLE}" (${CONTRACT_COLUMNS.map((c) => `"${c.column}"`).join(",")}) values ${tuples.join(",")}`;
+    text = `insert into "${QUOTES_TABLE}" (${QUOTE_COLUMNS.map((c) => `"${c.column}"`).join(",")}) values ${tuples.join(",")}`;
     this.insertSqlByRows.set(rows, text);
     return text;
   }
@@ -314,13 +514,23 @@ export class KyselyChainHistory implements ChainHistory {
   }
 
   /**
-   * Snapshots joined to their contracts, the snapshots outer: the as-of range and profile select the
-   * snapshots by their index, and each one's contracts are probed by (snapshot_id, symbol|expiration).
-   * CROSS JOIN fixes that order on SQLite (its documented rule: the left table is the outer loop), which
-   * without statistics would otherwise scan a contracts index; PostgreSQL plans it as an inner join.
+   * Snapshots joined to the instruments asked about and their quotes, in that order: the as-of range and
+   * profile select the snapshots by their index, the symbol or expiration selects instruments by theirs,
+   * and each (snapshot, instrument) pair is one probe of the quotes' (snapshot_id, instrument_id) index;
+   * the context is one primary-key lookup. CROSS JOIN fixes that order on SQLite (its documented rule: the
+   * left table is the outer loop), which without statistics it could otherwise get wrong; PostgreSQL plans
+   * it as an inner join.
    */
-  private joinedContracts(filter: { profile?: string; source?: string; from?: string; to?: string }) {
-    let query = this.db.selectFrom(`${SNAPSHOTS_TABLE} as s`).crossJoin(`${CONTRACTS_TABLE} as c`).whereRef("c.snapshot_id", "=", "s.id");
+  private joinedQuotes(filter: { profile?: string; source?: string; from?: string; to?: string }) {
+    let query = this.db
+      .selectFrom(`${SNAPSHOTS_TABLE} as s`)
+      .crossJoin(`${INSTRUMENTS_TABLE} as i`)
+      .crossJoin(`${QUOTES_TABLE} as q`)
+      .crossJoin(`${QUOTE_CONTEXTS_TABLE} as x`)
+      .whereRef("q.snapshot_id", "=", "s.id")
+      .whereRef("q.instrument_id", "=", "i.id")
+      .whereRef("x.snapshot_id", "=", "q.snapshot_id")
+      .whereRef("x.context_no", "=", "q.context_no");
     if (filter.profile !== undefined) query = query.where("s.profile", "=", filter.profile);
     if (filter.source !== undefined) query = query.where("s.source", "=", filter.source);
     if (filter.from !== undefined) query = query.where("s.as_of_ms", ">=", instant(filter.from, "from"));
@@ -329,30 +539,52 @@ export class KyselyChainHistory implements ChainHistory {
   }
 
   /**
-   * One snapshot's contracts in chain order. Unfiltered: page by page, by ordinal (keyset). With a symbol
-   * or an expiration: one query on the (snapshot_id, symbol|expiration, ordinal) index; one snapshot's
-   * rows for one expiration are a bounded set.
+   * One snapshot's contracts in chain order, as the view's rows. Unfiltered: page by page, by ordinal
+   * (keyset on the quotes' primary key). With a symbol or an expiration: one query (the instruments' index,
+   * then the quotes' (snapshot_id, instrument_id)); one snapshot's rows for one expiration are a bounded set.
    */
   private async *contractPages(snapshot: HistorySnapshot, filter: { symbol?: string; expiration?: string }): AsyncIterable<OptionContract[]> {
     const provenance: SnapshotProvenance = { source: snapshot.source, asOf: snapshot.asOf, fetchedAt: snapshot.fetchedAt, delayed: snapshot.delayed, sample: snapshot.sample };
     const toContracts = (rows: unknown[]) => rows.map((row) => contractFromRow(row as ContractRow, provenance));
-    const base = () => this.db.selectFrom(CONTRACTS_TABLE).selectAll().where("snapshot_id", "=", Number(snapshot.id));
+    const snapshotId = Number(snapshot.id);
     if (filter.symbol !== undefined || filter.expiration !== undefined) {
-      let query = base();
-      if (filter.symbol !== undefined) query = query.where("symbol", "=", filter.symbol);
-      if (filter.expiration !== undefined) query = query.where("expiration", "=", filter.expiration);
+      // Instruments outer (CROSS JOIN fixes SQLite's order): the symbol or expiration index, then one probe
+      // of (snapshot_id, instrument_id) each, instead of the snapshot's every quote.
+      let query = this.db
+        .selectFrom(`${INSTRUMENTS_TABLE} as i`)
+        .crossJoin(`${QUOTES_TABLE} as q`)
+        .crossJoin(`${QUOTE_CONTEXTS_TABLE} as x`)
+        .whereRef("q.instrument_id", "=", "i.id")
+        .where("q.snapshot_id", "=", snapshotId)
+        .whereRef("x.snapshot_id", "=", "q.snapshot_id")
+        .whereRef("x.context_no", "=", "q.context_no");
+      if (filter.symbol !== undefined) query = query.where("i.symbol", "=", filter.symbol);
+      if (filter.expiration !== undefined) query = query.where("i.expiration", "=", filter.expiration);
       this.assertOpen("read");
-      const rows = await query.orderBy("ordinal").execute();
+      const rows = await query.select(CONTRACT_SELECTION).orderBy("q.ordinal").execute();
       if (rows.length > 0) yield toContracts(rows);
       return;
     }
+    const page = (after: number) =>
+      this.db
+        .selectFrom(`${QUOTES_TABLE} as q`)
+        .crossJoin(`${INSTRUMENTS_TABLE} as i`)
+        .crossJoin(`${QUOTE_CONTEXTS_TABLE} as x`)
+        .where("q.snapshot_id", "=", snapshotId)
+        .where("q.ordinal", ">", after)
+        .whereRef("i.id", "=", "q.instrument_id")
+        .whereRef("x.snapshot_id", "=", "q.snapshot_id")
+        .whereRef("x.context_no", "=", "q.context_no")
+        .select(CONTRACT_SELECTION)
+        .orderBy("q.ordinal")
+        .limit(this.pageSize);
     let after = -1;
     for (;;) {
       this.assertOpen("read");
-      const rows = await base().where("ordinal", ">", after).orderBy("ordinal").limit(this.pageSize).execute();
+      const rows = await page(after).execute();
       if (rows.length > 0) yield toContracts(rows);
       if (rows.length < this.pageSize) return;
-      after = Number(rows[rows.length - 1]!.ordinal);
+      after = Number((rows[rows.length - 1] as { ordinal: number | string }).ordinal);
     }
   }
 }
@@ -382,6 +614,30 @@ export async function inProcessWriteTurn<T>(key: string, run: () => Promise<T>):
 
 type SnapshotRow = { [K in keyof SnapshotTable]: unknown } & { id: number | string };
 
+/** The view's columns but the snapshot's, from the tables aliased q, i and x. */
+const CONTRACT_SELECTION = VIEW_COLUMNS.filter(({ from }) => from !== "s").map(({ column, from }) => `${from}.${column}`) as never[];
+
+function findInstrument(known: InstrumentsBySymbol, contract: OptionContract): number | undefined {
+  const list = known.get(contract.symbol);
+  if (list) for (const entry of list) if (isInstrumentOf(entry.values, contract)) return entry.id;
+  return undefined;
+}
+
+function rememberInstrument(known: InstrumentsBySymbol, values: unknown[], id: number): void {
+  const symbol = values[0] as string;
+  const list = known.get(symbol);
+  if (!list) known.set(symbol, [{ values, id }]);
+  else if (!list.some((entry) => entry.id === id)) list.push({ values, id });
+}
+
+/** An instruments row's values as a contract holds them (numbers as numbers: pg may give text for some types). */
+function storedInstrumentValues(row: Record<string, unknown>): unknown[] {
+  return INSTRUMENT_FIELDS.map(({ column, type }) => {
+    const value = row[column];
+    return value === null || value === undefined ? null : type === "number" ? Number(value) : value;
+  });
+}
+
 function instant(value: string, field: string): number {
   const ms = typeof value === "string" ? Date.parse(value) : Number.NaN;
   if (Number.isNaN(ms)) throw new TypeError(`history filter "${field}" must be an ISO 8601 instant ("2026-11-20T21:00:00Z"), got ${JSON.stringify(value)}`);
@@ -394,7 +650,7 @@ function checkLimit(limit: number): number {
 }
 
 /** The snapshot row for an append, checked: a chain whose times or numbers cannot be stored is refused whole. */
-function snapshotRow(input: HistoryAppend, traits: DialectTraits): { snapshot: Insertable<SnapshotTable>; asOfMs: number } {
+function snapshotRow(input: HistoryAppend, traits: DialectTraits): Insertable<SnapshotTable> {
   const { profile, chain, recordedAt } = input ?? ({} as HistoryAppend);
   if (typeof profile !== "string" || profile === "") throw new TypeError(`cannot append to history: profile must be a non-empty string, got ${String(profile)}`);
   if (!(recordedAt instanceof Date) || Number.isNaN(recordedAt.getTime())) {
@@ -416,41 +672,38 @@ function snapshotRow(input: HistoryAppend, traits: DialectTraits): { snapshot: I
   // SQLite drivers bind no booleans (0/1 there); PostgreSQL takes real ones.
   const bool = (value: boolean) => traits.encodeBoolean(value === true);
   return {
-    asOfMs,
-    snapshot: {
-      profile,
-      source: metadata.source,
-      product: metadata.product,
-      as_of: metadata.asOf,
-      as_of_ms: asOfMs,
-      fetched_at: metadata.fetchedAt,
-      recorded_at: recordedAt.toISOString(),
-      cache_status: metadata.cache,
-      delayed: bool(metadata.delayed),
-      sample: bool(metadata.sample),
-      complete: bool(metadata.complete),
-      proxy: bool(metadata.proxy !== null && metadata.proxy !== undefined),
-      proxy_json: metadata.proxy ? JSON.stringify(metadata.proxy) : null,
-      spend_usd: metadata.spendUsd,
-      contract_count: chain.contracts.length,
-      analytics_rate: typeof metadata.analyticsRate === "number" ? metadata.analyticsRate : null,
-      as_of_reason: metadata.asOfReason ?? null,
-      rows_received: metric("rowsReceived"),
-      valid_contracts: metric("validContracts"),
-      invalid_rows: metric("invalidRows"),
-      duplicate_rows: metric("duplicateRows"),
-      conflicting_duplicates: metric("conflictingDuplicates"),
-      filtered_rows: metric("filteredRows"),
-      missing_bid_ask_share: metric("missingBidAskShare"),
-      crossed_quotes: metric("crossedQuotes"),
-      zero_open_interest_share: metric("zeroOpenInterestShare"),
-      missing_open_interest_share: metric("missingOpenInterestShare"),
-      stale_quotes: metric("staleQuotes"),
-      future_quote_times: metric("futureQuoteTimes"),
-      quality_json: JSON.stringify(quality),
-      incomplete_reasons_json: JSON.stringify(metadata.incompleteReasons ?? []),
-      warnings_json: JSON.stringify(metadata.warnings ?? []),
-    },
+    profile,
+    source: metadata.source,
+    product: metadata.product,
+    as_of: metadata.asOf,
+    as_of_ms: asOfMs,
+    fetched_at: metadata.fetchedAt,
+    recorded_at: recordedAt.toISOString(),
+    cache_status: metadata.cache,
+    delayed: bool(metadata.delayed),
+    sample: bool(metadata.sample),
+    complete: bool(metadata.complete),
+    proxy: bool(metadata.proxy !== null && metadata.proxy !== undefined),
+    proxy_json: metadata.proxy ? JSON.stringify(metadata.proxy) : null,
+    spend_usd: metadata.spendUsd,
+    contract_count: chain.contracts.length,
+    analytics_rate: typeof metadata.analyticsRate === "number" ? metadata.analyticsRate : null,
+    as_of_reason: metadata.asOfReason ?? null,
+    rows_received: metric("rowsReceived"),
+    valid_contracts: metric("validContracts"),
+    invalid_rows: metric("invalidRows"),
+    duplicate_rows: metric("duplicateRows"),
+    conflicting_duplicates: metric("conflictingDuplicates"),
+    filtered_rows: metric("filteredRows"),
+    missing_bid_ask_share: metric("missingBidAskShare"),
+    crossed_quotes: metric("crossedQuotes"),
+    zero_open_interest_share: metric("zeroOpenInterestShare"),
+    missing_open_interest_share: metric("missingOpenInterestShare"),
+    stale_quotes: metric("staleQuotes"),
+    future_quote_times: metric("futureQuoteTimes"),
+    quality_json: JSON.stringify(quality),
+    incomplete_reasons_json: JSON.stringify(metadata.incompleteReasons ?? []),
+    warnings_json: JSON.stringify(metadata.warnings ?? []),
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * The history tables as kysely sees them. Both are prefixed `nq_history_` so they can share a database
+ * The history tables and view as kysely sees them. All are prefixed `nq_history_` so they can share a database
  * with the cache. Times are kept twice where they are filtered on: the exact ISO 8601 text the chain
  * carried (a feed's nanoseconds survive) and epoch milliseconds (`*_ms`, an integer both dialects index
  * and compare the same way). Booleans are 0/1 integers on SQLite and booleans on PostgreSQL.
@@ -49,6 +49,10 @@ export interface SnapshotTable {
   warnings_json: string;
 }
 
+/**
+ * The `nq_history_contracts` view: one row per contract of a snapshot, a column per OptionContract field,
+ * joined from the three tables below. Read-only.
+ */
 export interface ContractTable {
   snapshot_id: StoredBigint;
   /** The contract's position in its chain. */
@@ -98,10 +102,76 @@ export interface ContractTable {
   provenance_sample: StoredBoolean | null;
 }
 
+/** What a contract is, shared by every snapshot that holds the identical instrument. Never deleted by retention. */
+export interface InstrumentTable {
+  id: Generated<number | string>;
+  symbol: string;
+  raw_symbol: string | null;
+  underlying: string;
+  product: string;
+  root: string;
+  expiration: string;
+  expiration_time: string | null;
+  strike: number;
+  option_right: string;
+  multiplier: number;
+  raw_strike: string | null;
+}
+
+/** What a snapshot's quotes were taken against; numbered 0, 1, … within the snapshot. */
+export interface QuoteContextTable {
+  snapshot_id: StoredBigint;
+  context_no: number;
+  underlying_price: number | null;
+  underlying_price_basis: string | null;
+  underlying_price_time: string | null;
+  cleared_volume_date: string | null;
+  open_interest_date: string | null;
+  settlement_date: string | null;
+  iv_basis: string | null;
+  greeks_source: string | null;
+  provenance_source: string | null;
+  provenance_as_of: string | null;
+  provenance_fetched_at: string | null;
+  provenance_delayed: StoredBoolean | null;
+  provenance_sample: StoredBoolean | null;
+}
+
+/** One contract of one snapshot: its place, its instrument and context, and the day's numbers. */
+export interface QuoteTable {
+  snapshot_id: StoredBigint;
+  ordinal: number;
+  instrument_id: StoredBigint;
+  context_no: number;
+  bid: number | null;
+  ask: number | null;
+  bid_size: number | null;
+  ask_size: number | null;
+  last: number | null;
+  volume: number | null;
+  cleared_volume: number | null;
+  open_interest: number | null;
+  settlement: number | null;
+  implied_volatility: number | null;
+  delta: number | null;
+  gamma: number | null;
+  theta: number | null;
+  vega: number | null;
+  quote_time: string | null;
+}
+
 export interface HistoryDatabase {
   nq_history_snapshots: SnapshotTable;
+  nq_history_instruments: InstrumentTable;
+  nq_history_quote_contexts: QuoteContextTable;
+  nq_history_quotes: QuoteTable;
+  /** A view. */
   nq_history_contracts: ContractTable;
 }
 
 export const SNAPSHOTS_TABLE = "nq_history_snapshots";
-export const CONTRACTS_TABLE = "nq_history_contracts";
+export const INSTRUMENTS_TABLE = "nq_history_instruments";
+export const QUOTE_CONTEXTS_TABLE = "nq_history_quote_contexts";
+export const QUOTES_TABLE = "nq_history_quotes";
+/** The view that joins a snapshot's quotes, instruments and contexts back into one row per contract. */
+export const CONTRACTS_VIEW = "nq_history_contracts";

@@ -132,6 +132,52 @@ export function describeChainHistoryConformance(name: string, options: ChainHist
     );
 
     it(
+      "keeps what a contract is exactly as each chain had it: the same symbol with other terms, a contract twice, and a second handle appending the same contracts",
+      async () => {
+        const fixture = await open();
+        const { history } = fixture;
+        const first = historyTestChain({ asOf: dayAt(1), seed: 3 });
+        // The same symbols the next day, some with other terms: a store that keys what a contract is by its
+        // symbol alone would give the first day's terms back for the second day, or the reverse.
+        const second = historyTestChain({ asOf: dayAt(2), seed: 4 });
+        second.contracts[0] = { ...second.contracts[0]!, rawSymbol: null, multiplier: 5, expirationTime: "2026-12-18T15:30:00.000Z" };
+        second.contracts[1] = { ...second.contracts[1]!, rawStrike: "20950.5", underlying: "NQZ6-other" };
+        second.contracts[2] = { ...second.contracts[2]!, strike: 20950.25 };
+        // The same contract twice in one chain, once with the other terms (stored as given, in order).
+        second.contracts.push({ ...second.contracts[0]! }, { ...first.contracts[0]! });
+        const a = await history.append({ profile: "p", chain: first, recordedAt });
+        const b = await history.append({ profile: "p", chain: second, recordedAt });
+        expect((await history.getSnapshot(a.id))?.contracts).toEqual(first.contracts);
+        expect((await history.getSnapshot(b.id))?.contracts).toEqual(second.contracts);
+        const symbol = first.contracts[0]!.symbol;
+        const rows = await collect(history.contracts({ symbol }));
+        expect(rows.map((row) => [row.snapshotId, row.contract])).toEqual([
+          [a.id, first.contracts[0]],
+          [b.id, second.contracts[0]],
+          [b.id, second.contracts[second.contracts.length - 2]],
+          [b.id, second.contracts[second.contracts.length - 1]],
+        ]);
+
+        // A second handle (another process) knows nothing yet: it appends the same contracts and reads the others' rows.
+        const another = await fixture.openAnother();
+        const third = historyTestChain({ asOf: dayAt(3), seed: 5 });
+        const c = await another.append({ profile: "p", chain: third, recordedAt });
+        expect((await another.getSnapshot(c.id))?.contracts).toEqual(third.contracts);
+        expect((await another.getSnapshot(b.id))?.contracts).toEqual(second.contracts);
+        expect((await history.getSnapshot(c.id))?.contracts).toEqual(third.contracts);
+        const series = await history.settlementSeries({ symbol });
+        expect(series.map((point) => [point.snapshotId, point.settlement])).toEqual([
+          [a.id, first.contracts[0]!.settlement],
+          [b.id, second.contracts[0]!.settlement],
+          [b.id, second.contracts[second.contracts.length - 2]!.settlement],
+          [b.id, second.contracts[second.contracts.length - 1]!.settlement],
+          [c.id, third.contracts[0]!.settlement],
+        ]);
+      },
+      timeout,
+    );
+
+    it(
       "answers null for an id it does not hold",
       async () => {
         const { history } = await open();
