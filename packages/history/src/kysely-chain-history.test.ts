@@ -6,4 +6,4 @@ describeChainHistoryConformance("kysely on SQLite (better-sqlite3), the native p
 
 // Batches of one row per statement and pages of seven rows: the multi-row and keyset paths are exercised
 // at their edges, whatever the defaults.
-describeChainHistoryConformance("kysely on SQLite, tiny batches and pages", { open: () => sqliteHistoryFixture({ maxBindParameters: 42, pageSize: 7 }) });
+describeChainHistoryConformance("kysely on SQLite, tiny batches and pages", { open: () => sqliteHistoryFixture({ maxBindParameters: 19, pageSize: 7 }) });
