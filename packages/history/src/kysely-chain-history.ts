@@ -97,6 +97,11 @@ interface KnownInstrument {
   id: number;
 }
 type InstrumentsBySymbol = Map<string, KnownInstrument[]>;
+/** What an append learned about stored instruments, kept by the handle only once the append commits. */
+interface Learned {
+  instruments: InstrumentsBySymbol;
+  primed: Set<string>;
+}
 
 export function createKyselyChainHistory(options: KyselyChainHistoryOptions): ChainHistory {
   return new KyselyChainHistory(options);
@@ -111,9 +116,7 @@ export class KyselyChainHistory implements ChainHistory {
   private readonly maxParameters: number;
   private readonly pageSize: number;
   private readonly insertSqlByRows = new Map<number, string>();
-  private preparedInsert: ReturnType<NativeStatementSource["prepare"]> | null = null;
-  private preparedInstrumentLookup: ReturnType<NativeStatementSource["prepare"]> | null = null;
-  private preparedInstrumentInsert: ReturnType<NativeStatementSource["prepare"]> | null = null;
+  private nativeStatements: NativeStatements | null = null;
   /**
    * Instruments this handle has seen committed. Rows of the instruments table are never updated or
    * deleted (retention keeps them), so a remembered id stays right; a miss is looked up in the table.
@@ -142,7 +145,10 @@ export class KyselyChainHistory implements ChainHistory {
     this.assertWritable("append to");
     const snapshot = snapshotRow(input, this.traits);
     const chain = input.chain;
-    chain.contracts.forEach((contract, index) => checkContract(contract, index));
+    const native = this.traits.name === "sqlite" ? this.options.sqliteDatabase : undefined;
+    // The native path checks each contract as it writes it (one pass over a chain that does not fit in the
+    // CPU's caches); a bad contract then rolls the transaction back, so nothing is stored either way.
+    if (!native) chain.contracts.forEach((contract, index) => checkContract(contract, index));
     const provenance: SnapshotProvenance = {
       source: chain.metadata.source,
       asOf: chain.metadata.asOf,
@@ -150,17 +156,23 @@ export class KyselyChainHistory implements ChainHistory {
       delayed: chain.metadata.delayed,
       sample: chain.metadata.sample,
     };
-    const { id, added } = await this.writeTransaction(async (trx) => {
+    const learned: Learned = { instruments: new Map(), primed: new Set() };
+    const id = await this.writeTransaction(async (trx) => {
       const inserted = await trx.insertInto(SNAPSHOTS_TABLE).values(snapshot).returning("id").executeTakeFirstOrThrow();
       const snapshotId = String(inserted.id);
-      const added: InstrumentsBySymbol = new Map();
-      const instrumentIds = await this.resolveInstruments(trx, chain.contracts, added);
-      await this.insertQuotes(trx, chain.contracts, Number(snapshotId), instrumentIds, provenance);
+      if (native) {
+        await this.primeFor(trx, chain.contracts, learned);
+        this.writeContractsNatively(native, chain.contracts, Number(snapshotId), provenance, learned.instruments);
+      } else {
+        const instrumentIds = await this.resolveInstruments(trx, chain.contracts, learned);
+        await this.insertQuotes(trx, chain.contracts, Number(snapshotId), instrumentIds, provenance);
+      }
       await this.options.beforeCommit?.(snapshotId);
-      return { id: snapshotId, added };
+      return snapshotId;
     });
-    // Only now: an instrument added by a transaction that rolled back does not exist.
-    for (const [symbol, list] of added) this.knownInstruments.set(symbol, [...(this.knownInstruments.get(symbol) ?? []), ...list]);
+    // Only now: what a transaction that rolled back added or loaded is not known to exist.
+    for (const [symbol, list] of learned.instruments) this.knownInstruments.set(symbol, [...(this.knownInstruments.get(symbol) ?? []), ...list]);
+    for (const product of learned.primed) this.primedProducts.add(product);
     return snapshotFromRow({ ...snapshot, id } as unknown as SnapshotRow);
   }
 
@@ -319,10 +331,11 @@ export class KyselyChainHistory implements ChainHistory {
   /**
    * The instrument id of every contract, adding the instruments the table does not hold yet. Ids this
    * handle remembers cost no query; the rest are looked up by symbol and compared on every instrument
-   * field (NULLs equal), and what is still missing is inserted. New ones go into `added`, which the caller
-   * remembers only after COMMIT.
+   * field (NULLs equal), and what is still missing is inserted. What it learns goes into `learned`, which
+   * the handle keeps only after COMMIT.
    */
-  private async resolveInstruments(trx: Db, contracts: OptionContract[], added: InstrumentsBySymbol): Promise<number[]> {
+  private async resolveInstruments(trx: Db, contracts: OptionContract[], learned: Learned): Promise<number[]> {
+    const added = learned.instruments;
     const ids = new Array<number>(contracts.length);
     let unresolved: number[] = [];
     for (let i = 0; i < contracts.length; i += 1) {
@@ -331,12 +344,7 @@ export class KyselyChainHistory implements ChainHistory {
       else ids[i] = id;
     }
     if (unresolved.length === 0) return ids;
-    if (!this.primedProducts.has(contracts[unresolved[0]!]!.product)) {
-      // A fresh handle (a runner's one append per process): one query for the instruments the product's
-      // latest snapshot held — usually nearly all of today's — instead of a lookup per contract.
-      const product = contracts[unresolved[0]!]!.product;
-      await this.primeInstruments(trx, product, added);
-      this.primedProducts.add(product);
+    if (await this.primeFor(trx, unresolved.map((i) => contracts[i]!), learned)) {
       const still: number[] = [];
       for (const i of unresolved) {
         const id = findInstrument(added, contracts[i]!);
@@ -345,11 +353,6 @@ export class KyselyChainHistory implements ChainHistory {
       }
       unresolved = still;
       if (unresolved.length === 0) return ids;
-    }
-    const native = this.traits.name === "sqlite" ? this.options.sqliteDatabase : undefined;
-    if (native) {
-      this.resolveInstrumentsNatively(native, contracts, unresolved, ids, added);
-      return ids;
     }
     if (this.traits.name === "postgres") await sql`select pg_advisory_xact_lock(${INSTRUMENT_LOCK_KEY})`.execute(trx);
 
@@ -402,25 +405,62 @@ export class KyselyChainHistory implements ChainHistory {
   }
 
   /**
-   * SQLite with the native handle: one prepared lookup per unknown instrument — by the symbol index, named
-   * because without statistics SQLite picks the expiration index (a thousand rows per probe); every field
-   * compared with IS, which treats NULLs as equal — and one prepared INSERT for each one not found. No
-   * result sets to build: this is what a fresh process appending a 20 000-contract chain pays for.
+   * A new handle (a runner's one append per process) knows no instrument ids: one query loads the
+   * instruments the product's latest snapshot held — usually nearly all of today's — instead of a lookup
+   * per contract. Once per product per handle; says whether it loaded.
    */
-  private resolveInstrumentsNatively(native: NativeStatementSource, contracts: OptionContract[], unresolved: number[], ids: number[], added: InstrumentsBySymbol): void {
-    const columns = INSTRUMENT_FIELDS.map((f) => `"${f.column}"`);
-    this.preparedInstrumentLookup ??= native.prepare(`select "id" from "${INSTRUMENTS_TABLE}" indexed by "nq_history_instruments_symbol" where ${columns.map((c, k) => (k === 0 ? `${c} = ?` : `${c} is ?`)).join(" and ")} limit 1`);
-    this.preparedInstrumentInsert ??= native.prepare(`insert into "${INSTRUMENTS_TABLE}" (${columns.join(", ")}) values (${columns.map(() => "?").join(", ")})`);
-    for (const i of unresolved) {
+  private async primeFor(trx: Db, contracts: OptionContract[], learned: Learned): Promise<boolean> {
+    const first = contracts[0];
+    const product = typeof first === "object" && first !== null ? first.product : undefined;
+    if (typeof product !== "string" || typeof first!.symbol !== "string" || this.primedProducts.has(product) || learned.primed.has(product)) return false;
+    if (findInstrument(this.knownInstruments, first!) !== undefined) return false;
+    await this.primeInstruments(trx, product, learned.instruments);
+    learned.primed.add(product);
+    return true;
+  }
+
+  /**
+   * SQLite with the native handle: one pass over the chain, each contract checked, given its instrument id,
+   * its context and its quote row, all through prepared statements on the connection kysely's transaction
+   * holds. An instrument this handle does not know is looked up by the symbol index (named: without
+   * statistics SQLite picks the expiration index, a thousand rows per probe), every field compared with IS
+   * (NULLs equal), and inserted when it is not there.
+   */
+  private writeContractsNatively(native: NativeStatementSource, contracts: OptionContract[], snapshotId: number, provenance: SnapshotProvenance, added: InstrumentsBySymbol): void {
+    const statements = (this.nativeStatements ??= prepareNativeStatements(native));
+    const contexts: unknown[][] = [];
+    const numberOf = new Map<string, number>();
+    let previous = -1;
+    const values: unknown[] = [];
+    const place = { snapshotId, ordinal: 0, instrumentId: 0, contextNo: 0 };
+    for (let i = 0; i < contracts.length; i += 1) {
       const contract = contracts[i]!;
-      let id = findInstrument(added, contract);
-      if (id === undefined) {
-        const values = instrumentValues(contract);
-        const found = this.preparedInstrumentLookup.get(values) as { id: number | bigint } | undefined;
-        id = Number(found ? found.id : this.preparedInstrumentInsert.run(values).lastInsertRowid);
-        rememberInstrument(added, values, id);
+      checkContract(contract, i);
+      let instrumentId = findInstrument(this.knownInstruments, contract) ?? findInstrument(added, contract);
+      if (instrumentId === undefined) {
+        const instrument = instrumentValues(contract);
+        const found = statements.findInstrument.get(instrument) as { id: number | bigint } | undefined;
+        instrumentId = Number(found ? found.id : statements.insertInstrument.run(instrument).lastInsertRowid);
+        rememberInstrument(added, instrument, instrumentId);
       }
-      ids[i] = id;
+      if (!(previous >= 0 && isContextOf(contexts[previous]!, contract, provenance, this.traits))) {
+        const context = contextValues(contract, provenance, this.traits);
+        const key = JSON.stringify(context);
+        let no = numberOf.get(key);
+        if (no === undefined) {
+          no = contexts.length;
+          contexts.push(context);
+          numberOf.set(key, no);
+          statements.insertContext.run([snapshotId, no, ...context]);
+        }
+        previous = no;
+      }
+      place.ordinal = i;
+      place.instrumentId = instrumentId;
+      place.contextNo = previous;
+      values.length = 0;
+      pushQuoteValues(values, contract, place);
+      statements.insertQuote.run(values);
     }
   }
 
@@ -461,20 +501,6 @@ export class KyselyChainHistory implements ChainHistory {
     }
 
     const place = { snapshotId, ordinal: 0, instrumentId: 0, contextNo: 0 };
-    const native = this.traits.name === "sqlite" ? this.options.sqliteDatabase : undefined;
-    if (native) {
-      this.preparedInsert ??= native.prepare(this.insertSql(1));
-      const values: unknown[] = [];
-      for (let i = 0; i < contracts.length; i += 1) {
-        values.length = 0;
-        place.ordinal = i;
-        place.instrumentId = instrumentIds[i]!;
-        place.contextNo = contextNos[i]!;
-        pushQuoteValues(values, contracts[i]!, place);
-        this.preparedInsert.run(values);
-      }
-      return;
-    }
     for (let start = 0; start < contracts.length; start += this.rowsPerInsert) {
       const end = Math.min(contracts.length, start + this.rowsPerInsert);
       const values: unknown[] = [];
@@ -616,6 +642,28 @@ type SnapshotRow = { [K in keyof SnapshotTable]: unknown } & { id: number | stri
 
 /** The view's columns but the snapshot's, from the tables aliased q, i and x. */
 const CONTRACT_SELECTION = VIEW_COLUMNS.filter(({ from }) => from !== "s").map(({ column, from }) => `${from}.${column}`) as never[];
+
+type NativeStatement = ReturnType<NativeStatementSource["prepare"]>;
+interface NativeStatements {
+  findInstrument: NativeStatement;
+  insertInstrument: NativeStatement;
+  insertContext: NativeStatement;
+  insertQuote: NativeStatement;
+}
+
+function prepareNativeStatements(native: NativeStatementSource): NativeStatements {
+  const quoted = (columns: readonly { column: string }[]) => columns.map(({ column }) => `"${column}"`);
+  const marks = (n: number) => Array.from({ length: n }, () => "?").join(", ");
+  const instrument = quoted(INSTRUMENT_FIELDS);
+  return {
+    findInstrument: native.prepare(
+      `select "id" from "${INSTRUMENTS_TABLE}" indexed by "nq_history_instruments_symbol" where ${instrument.map((c, k) => (k === 0 ? `${c} = ?` : `${c} is ?`)).join(" and ")} limit 1`,
+    ),
+    insertInstrument: native.prepare(`insert into "${INSTRUMENTS_TABLE}" (${instrument.join(", ")}) values (${marks(instrument.length)})`),
+    insertContext: native.prepare(`insert into "${QUOTE_CONTEXTS_TABLE}" (${quoted(CONTEXT_COLUMNS).join(", ")}) values (${marks(CONTEXT_COLUMNS.length)})`),
+    insertQuote: native.prepare(`insert into "${QUOTES_TABLE}" (${quoted(QUOTE_COLUMNS).join(", ")}) values (${marks(QUOTE_COLUMNS.length)})`),
+  };
+}
 
 function findInstrument(known: InstrumentsBySymbol, contract: OptionContract): number | undefined {
   const list = known.get(contract.symbol);
