@@ -101,6 +101,8 @@ type InstrumentsBySymbol = Map<string, KnownInstrument[]>;
 interface Learned {
   instruments: InstrumentsBySymbol;
   primed: Set<string>;
+  /** The instruments of the chain, by position (native path). */
+  order?: KnownInstrument[];
 }
 
 export function createKyselyChainHistory(options: KyselyChainHistoryOptions): ChainHistory {
@@ -124,6 +126,8 @@ export class KyselyChainHistory implements ChainHistory {
   private readonly knownInstruments: InstrumentsBySymbol = new Map();
   /** Products whose latest snapshot's instruments this handle has loaded (see resolveInstruments). */
   private readonly primedProducts = new Set<string>();
+  /** The instruments of the last chain this handle appended, by position (tried first: see writeContractsNatively). */
+  private lastChainOrder: KnownInstrument[] = [];
   private closed = false;
 
   constructor(private readonly options: KyselyChainHistoryOptions) {
@@ -162,7 +166,7 @@ export class KyselyChainHistory implements ChainHistory {
       const snapshotId = String(inserted.id);
       if (native) {
         await this.primeFor(trx, chain.contracts, learned);
-        this.writeContractsNatively(native, chain.contracts, Number(snapshotId), provenance, learned.instruments);
+        this.writeContractsNatively(native, chain.contracts, Number(snapshotId), provenance, learned);
       } else {
         const instrumentIds = await this.resolveInstruments(trx, chain.contracts, learned);
         await this.insertQuotes(trx, chain.contracts, Number(snapshotId), instrumentIds, provenance);
@@ -173,6 +177,7 @@ export class KyselyChainHistory implements ChainHistory {
     // Only now: what a transaction that rolled back added or loaded is not known to exist.
     for (const [symbol, list] of learned.instruments) this.knownInstruments.set(symbol, [...(this.knownInstruments.get(symbol) ?? []), ...list]);
     for (const product of learned.primed) this.primedProducts.add(product);
+    if (learned.order) this.lastChainOrder = learned.order;
     return snapshotFromRow({ ...snapshot, id } as unknown as SnapshotRow);
   }
 
@@ -426,8 +431,11 @@ export class KyselyChainHistory implements ChainHistory {
    * statistics SQLite picks the expiration index, a thousand rows per probe), every field compared with IS
    * (NULLs equal), and inserted when it is not there.
    */
-  private writeContractsNatively(native: NativeStatementSource, contracts: OptionContract[], snapshotId: number, provenance: SnapshotProvenance, added: InstrumentsBySymbol): void {
+  private writeContractsNatively(native: NativeStatementSource, contracts: OptionContract[], snapshotId: number, provenance: SnapshotProvenance, learned: Learned): void {
     const statements = (this.nativeStatements ??= prepareNativeStatements(native));
+    const added = learned.instruments;
+    const lastTime = this.lastChainOrder;
+    const order = (learned.order = new Array<KnownInstrument>(contracts.length));
     const contexts: unknown[][] = [];
     const numberOf = new Map<string, number>();
     let previous = -1;
@@ -436,13 +444,19 @@ export class KyselyChainHistory implements ChainHistory {
     for (let i = 0; i < contracts.length; i += 1) {
       const contract = contracts[i]!;
       checkContract(contract, i);
-      let instrumentId = findInstrument(this.knownInstruments, contract) ?? findInstrument(added, contract);
-      if (instrumentId === undefined) {
+      // A source lists its chain in the same order day after day: the instrument at this position last time
+      // is tried first, which costs a comparison instead of hashing the symbol.
+      const atThisPlace = lastTime[i];
+      let entry =
+        atThisPlace !== undefined && isInstrumentOf(atThisPlace.values, contract)
+          ? atThisPlace
+          : (findInstrumentEntry(this.knownInstruments, contract) ?? findInstrumentEntry(added, contract));
+      if (entry === undefined) {
         const instrument = instrumentValues(contract);
         const found = statements.findInstrument.get(instrument) as { id: number | bigint } | undefined;
-        instrumentId = Number(found ? found.id : statements.insertInstrument.run(instrument).lastInsertRowid);
-        rememberInstrument(added, instrument, instrumentId);
+        entry = rememberInstrument(added, instrument, Number(found ? found.id : statements.insertInstrument.run(instrument).lastInsertRowid));
       }
+      order[i] = entry;
       if (!(previous >= 0 && isContextOf(contexts[previous]!, contract, provenance, this.traits))) {
         const context = contextValues(contract, provenance, this.traits);
         const key = JSON.stringify(context);
@@ -456,7 +470,7 @@ export class KyselyChainHistory implements ChainHistory {
         previous = no;
       }
       place.ordinal = i;
-      place.instrumentId = instrumentId;
+      place.instrumentId = entry.id;
       place.contextNo = previous;
       values.length = 0;
       pushQuoteValues(values, contract, place);
@@ -666,16 +680,22 @@ function prepareNativeStatements(native: NativeStatementSource): NativeStatement
 }
 
 function findInstrument(known: InstrumentsBySymbol, contract: OptionContract): number | undefined {
+  return findInstrumentEntry(known, contract)?.id;
+}
+
+function findInstrumentEntry(known: InstrumentsBySymbol, contract: OptionContract): KnownInstrument | undefined {
   const list = known.get(contract.symbol);
-  if (list) for (const entry of list) if (isInstrumentOf(entry.values, contract)) return entry.id;
+  if (list) for (const entry of list) if (isInstrumentOf(entry.values, contract)) return entry;
   return undefined;
 }
 
-function rememberInstrument(known: InstrumentsBySymbol, values: unknown[], id: number): void {
+function rememberInstrument(known: InstrumentsBySymbol, values: unknown[], id: number): KnownInstrument {
   const symbol = values[0] as string;
   const list = known.get(symbol);
-  if (!list) known.set(symbol, [{ values, id }]);
-  else if (!list.some((entry) => entry.id === id)) list.push({ values, id });
+  const entry = { values, id };
+  if (!list) known.set(symbol, [entry]);
+  else return list.find((other) => other.id === id) ?? (list.push(entry), entry);
+  return entry;
 }
 
 /** An instruments row's values as a contract holds them (numbers as numbers: pg may give text for some types). */
