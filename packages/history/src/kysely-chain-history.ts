@@ -80,6 +80,8 @@ export interface NativeStatementSource {
 }
 
 const DAY_MS = 86_400_000;
+/** PostgreSQL: quote rows per INSERT … SELECT FROM unnest(column arrays). */
+const POSTGRES_ROWS_PER_UNNEST = 10_000;
 /** Instruments looked up per statement by symbol. */
 const LOOKUP_CHUNK = 500;
 /**
@@ -530,6 +532,25 @@ export class KyselyChainHistory implements ChainHistory {
     }
 
     const place = { snapshotId, ordinal: 0, instrumentId: 0, contextNo: 0 };
+    if (this.traits.name === "postgres") {
+      // One array per column, unnested by the server: a statement of 19 parameters whatever the row count,
+      // instead of a VALUES list of up to 65 535 that the server parses for every batch.
+      const row: unknown[] = [];
+      for (let start = 0; start < contracts.length; start += POSTGRES_ROWS_PER_UNNEST) {
+        const end = Math.min(contracts.length, start + POSTGRES_ROWS_PER_UNNEST);
+        const columns = QUOTE_COLUMNS.map(() => new Array<unknown>(end - start));
+        for (let i = start; i < end; i += 1) {
+          place.ordinal = i;
+          place.instrumentId = instrumentIds[i]!;
+          place.contextNo = contextNos[i]!;
+          row.length = 0;
+          pushQuoteValues(row, contracts[i]!, place);
+          for (let c = 0; c < row.length; c += 1) columns[c]![i - start] = row[c];
+        }
+        await trx.executeQuery(CompiledQuery.raw(this.unnestInsertSql(), columns));
+      }
+      return;
+    }
     for (let start = 0; start < contracts.length; start += this.rowsPerInsert) {
       const end = Math.min(contracts.length, start + this.rowsPerInsert);
       const values: unknown[] = [];
@@ -541,6 +562,12 @@ export class KyselyChainHistory implements ChainHistory {
       }
       await trx.executeQuery(CompiledQuery.raw(this.insertSql(end - start), values));
     }
+  }
+
+  private unnestInsertSql(): string {
+    const names = QUOTE_COLUMNS.map(({ column }) => `"${column}"`).join(", ");
+    const arrays = QUOTE_COLUMNS.map(({ kind }, c) => `${this.traits.placeholder(c + 1)}::${this.traits.columnType(kind)}[]`).join(", ");
+    return `insert into "${QUOTES_TABLE}" (${names}) select * from unnest(${arrays})`;
   }
 
   /** Multi-row INSERTs of quote rows as raw SQL built once per row count: the query builder would rebuild a node per value. */
