@@ -180,7 +180,7 @@ export class KyselyChainHistory implements ChainHistory {
       return snapshotId;
     });
     // Only now: what a transaction that rolled back added or loaded is not known to exist.
-    for (const [symbol, list] of learned.instruments) this.knownInstruments.set(symbol, [...(this.knownInstruments.get(symbol) ?? []), ...list]);
+    for (const list of learned.instruments.values()) for (const entry of list) rememberInstrument(this.knownInstruments, entry.values, entry.id);
     for (const product of learned.primed) this.primedProducts.add(product);
     if (learned.order) this.lastChainOrder = learned.order;
     return snapshotFromRow({ ...snapshot, id } as unknown as SnapshotRow);
