@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, CostLimitError, NoDataError, silentLogger, SpendLedger } from "@nq/core";
-import { type BackfillOptions, type BackfillProgress, runBackfill } from "./backfill.js";
+import { type BackfillOptions, type BackfillPayment, type BackfillProgress, runBackfill } from "./backfill.js";
 import type { BackfillManifest } from "./backfill-manifest.js";
 import { configSchema } from "./config.js";
 import { sha256Of } from "./historical/batch-download.js";
@@ -112,6 +112,37 @@ describe("backfill", () => {
     expect(result).toMatchObject({ submitted: 0, reused: 1, paidUsd: 0 });
     expect(server.spend().costUsd).toBe(spent);
     expect(manifestOf(dirs.at(-1)!).jobs[0]).toMatchObject({ reused: true, paidUsd: 0, state: "done" });
+  });
+
+  it("reports each payment before saving the manifest, so a run that dies right after paying is reported by the next one, once per job", async () => {
+    const request = { from: "2026-11-05", to: "2026-11-07", schemas: ["definition", "trades"] };
+    const dir = folder();
+    const paid: BackfillPayment[] = [];
+    // The first run dies right after its first job is bought, before the ledger or the manifest has it.
+    const crash = new Error("test: the process died here");
+    await expect(
+      runBackfill(config(), options(dir, { ...request, onPaid: async () => Promise.reject(crash) })),
+    ).rejects.toBe(crash);
+    expect(manifestOf(dir).jobs.map((job) => job.jobId)).toEqual([null, null]);
+    const bought = server.batch.jobs.at(-1)!;
+    const spentAfterCrash = server.spend().costUsd;
+
+    // The rerun finds that job on Databento (not paid again), reports it as found, buys the other one.
+    const second = await runBackfill(config(), options(dir, { ...request, onPaid: async (payment) => void paid.push(payment) }));
+    expect(second).toMatchObject({ submitted: 1, reused: 1 });
+    expect(paid.map((p) => [p.schema, p.how])).toEqual([
+      [bought.request.schema, "found"],
+      [request.schemas.find((s) => s !== bought.request.schema), "submitted"],
+    ]);
+    expect(paid[0]).toMatchObject({ jobId: bought.id, usd: bought.costUsd });
+    expect(paid[0]!.what).toMatch(new RegExp(`^batch job ${bought.id}: `));
+    expect(server.spend().costUsd).toBeCloseTo(spentAfterCrash + paid[1]!.usd, 10);
+    expect(manifestOf(dir).jobs.map((job) => job.jobId).sort()).toEqual(paid.map((p) => p.jobId).sort());
+
+    // Once in the manifest, a job is not reported again.
+    paid.length = 0;
+    await runBackfill(config(), options(dir, { ...request, onPaid: async (payment) => void paid.push(payment) }));
+    expect(paid).toEqual([]);
   });
 
   it("refuses the whole plan over the limit before submitting anything, listing each price", async () => {

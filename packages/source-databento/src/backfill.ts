@@ -63,6 +63,13 @@ export interface BackfillOptions {
   signal: AbortSignal;
   log: Logger;
   spend: SpendLedger;
+  /**
+   * Called for each job as soon as it is paid for (submitted) or found on Databento without being in the
+   * manifest (paid by a run that stopped before saving it, or outside this tool), before the manifest is
+   * saved — so a durable spend ledger keyed by the job id counts it exactly once, whenever the run dies.
+   * A failure stops the backfill: the job is found again next time and reported again.
+   */
+  onPaid?: (payment: BackfillPayment) => Promise<void>;
   onProgress?: (progress: BackfillProgress) => void;
   /** The last step: DBN → Parquet. Left out, the backfill ends with the verified DBN files. */
   convert?: (input: ConvertInput) => Promise<ConvertOutput>;
@@ -71,6 +78,20 @@ export interface BackfillOptions {
   poll?: WaitOptions;
   download?: { maxRetries?: number; retryDelayMs?: number };
   now?: () => Date;
+}
+
+export interface BackfillPayment {
+  /** The source that was paid ("databento"), as its spend entries name it. */
+  source: string;
+  jobId: string;
+  schema: string;
+  usd: number;
+  /** What was bought, for the ledger ("batch job GLBX.MDP3-…: …"). */
+  what: string;
+  /** When it was paid: the job's submission time as Databento reports it, else now. */
+  at: string;
+  /** "submitted" by this run, or "found" through batch.list_jobs. */
+  how: "submitted" | "found";
 }
 
 export interface BackfillResult {
@@ -196,6 +217,12 @@ async function settleJobs(
       manifest.jobs.push(entry);
     }
     if (existing) {
+      // Reported before the manifest holds the job (even one saved on the way out of a failure): a job the
+      // manifest holds is never reported again.
+      if (options.onPaid) {
+        const usd = existing.costUsd ?? (await batch.price(request, signal));
+        await options.onPaid({ source: SOURCE_NAME, jobId: existing.id, schema, usd, what: `batch job ${existing.id}: ${describeRequest(request)}`, at: paidAt(existing.tsReceived, options), how: "found" });
+      }
       Object.assign(entry, { jobId: existing.id, state: existing.state, reused: true, submittedAt: existing.tsReceived });
       result.reused += 1;
       log.info(`reusing batch job ${existing.id} for ${describeRequest(request)} (${existing.state}): not paid again`);
@@ -226,13 +253,23 @@ async function settleJobs(
     const { job, pricedUsd } = await batch.submit(buy.request, { usd: options.maxCostUsd - committed, name: options.limitName }, signal);
     const paid = job.costUsd ?? pricedUsd;
     committed += paid;
-    Object.assign(entry, { jobId: job.id, state: job.state, reused: false, pricedUsd, paidUsd: paid, submittedAt: job.tsReceived ?? new Date().toISOString() });
-    options.spend.record(SOURCE_NAME, `batch job ${job.id}: ${describeRequest(buy.request)}`, paid, { schema: buy.schema });
+    const what = `batch job ${job.id}: ${describeRequest(buy.request)}`;
+    options.spend.record(SOURCE_NAME, what, paid, { schema: buy.schema });
     result.paidUsd += paid;
     result.submitted += 1;
+    // Reported before the manifest holds the job: if reporting fails, the next run finds the job on
+    // Databento (not in the manifest) and reports it then.
+    await options.onPaid?.({ source: SOURCE_NAME, jobId: job.id, schema: buy.schema, usd: paid, what, at: paidAt(job.tsReceived, options), how: "submitted" });
+    Object.assign(entry, { jobId: job.id, state: job.state, reused: false, pricedUsd, paidUsd: paid, submittedAt: job.tsReceived ?? new Date().toISOString() });
     options.onProgress?.({ phase: "job", schema: buy.schema, jobId: job.id, state: job.state });
     await save();
   }
+}
+
+/** A job's submission time as an ISO string (Databento's form varies; see BatchJob), else now. */
+function paidAt(tsReceived: string | null | undefined, options: BackfillOptions): string {
+  const ms = tsReceived ? Date.parse(tsReceived) : Number.NaN;
+  return Number.isNaN(ms) ? (options.now ?? (() => new Date()))().toISOString() : new Date(ms).toISOString();
 }
 
 async function downloadJob(

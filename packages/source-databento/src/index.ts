@@ -140,7 +140,7 @@ export type { LiveClientOptions, LiveClientStats, LiveClientEvents, ReconnectPol
 export { createLiveChain } from "./live/load.js";
 export { toChainQuery, type ChainQuery } from "./query.js";
 export { checkDatabento, type DatabentoCheckOptions } from "./check.js";
-export { runBackfill, BACKFILL_SCHEMAS, type BackfillOptions, type BackfillProgress, type BackfillResult, type ConvertInput, type ConvertOutput } from "./backfill.js";
+export { runBackfill, BACKFILL_SCHEMAS, type BackfillOptions, type BackfillPayment, type BackfillProgress, type BackfillResult, type ConvertInput, type ConvertOutput } from "./backfill.js";
 export { MANIFEST_FILE, type BackfillManifest, type ManifestFile, type ManifestJob } from "./backfill-manifest.js";
 export { BatchClient, type BatchFile, type BatchJob, type BatchJobRequest, type JobState, type WaitOptions } from "./historical/batch-client.js";
 export { downloadBatchFile, type DownloadedFile, type DownloadOptions } from "./historical/batch-download.js";

@@ -205,6 +205,30 @@ describe.skipIf(!existsSync(CLI))("backfill (built CLI, local Databento server)"
     expect(server.requests.slice(before).filter((r) => r.path.startsWith("/v0/batch/download/") || r.path === "/v0/batch.submit_job")).toEqual([]);
   }, 180_000);
 
+  it("killed as soon as its jobs are bought, leaves every payment in the spend ledger once, whatever the manifest had", async () => {
+    const dir = workspace();
+    const file = profile(dir, { cache: { plugin: "@nq/cache-sqlite", path: "cache.db" } });
+    const out = join(dir, "history");
+    const args = ["backfill", "-c", file, "--from", "2026-11-09", "--to", "2026-11-12", "--schemas", "definition,trades", "--out", out, "--max-cost", "5", "--json", "--no-convert"];
+    const submitsBefore = submits().length;
+    // Slow downloads: the kill lands before the run could end and write anything at its end.
+    server.batch.setFault({ kind: "slow", bytesPerChunk: 64, delayMs: 20 });
+    const killed = await runUntil(args, dir, () => submits().length - submitsBefore >= 2, "SIGKILL");
+    expect(killed.signal).toBe("SIGKILL");
+    server.batch.setFault(null);
+    const rerun = await cli(args, dir);
+    expect(rerun.status, rerun.stderr).toBe(0);
+    expect(submits().length - submitsBefore).toBe(2);
+    const manifest = JSON.parse(readFileSync(join(out, "backfill-manifest.json"), "utf8")) as { jobs: { schema: string; jobId: string }[] };
+    const ledger = await openSpendLedger({ path: join(dir, "cache.db"), readOnly: true });
+    const paid = await ledger.entries();
+    await ledger.close();
+    const jobs = server.batch.jobs.filter((job) => manifest.jobs.some((j) => j.jobId === job.id));
+    expect(jobs).toHaveLength(2);
+    expect(paid.map((e) => e.what.split(":")[0]).sort()).toEqual(jobs.map((job) => `batch job ${job.id}`).sort());
+    expect(paid.reduce((n, e) => n + e.billedUsd, 0)).toBeCloseTo(jobs.reduce((n, job) => n + job.costUsd, 0), 10);
+  }, 180_000);
+
   it("refuses before submitting when the jobs cost more than --max-cost (exit 1), and needs a limit at all (exit 2)", async () => {
     const dir = workspace();
     const file = profile(dir);

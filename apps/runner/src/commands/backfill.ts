@@ -7,12 +7,11 @@
  *
  * Progress (files, bytes, rate, ETA) goes to stderr — one rewritten line on a terminal, plain lines
  * otherwise; stdout holds the summary, or only JSON with --json. What was paid goes into the profile's
- * spend ledger like a run's purchases.
+ * spend ledger, one record per batch job, as soon as it is paid (see ledgerWriter).
  *
  * Exit codes: 0 complete · 1 the backfill stopped on an error (a refused cost, an expired job, a wrong
  * hash…; the manifest says where) · 2 wrong flag, profile or config · 130/143 interrupted (manifest saved).
  */
-import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { ConfigError, createLogger, isSourceError, isSourceErrorOfKind, type LogEntry, type Logger, parseSourceConfig, SpendLedger } from "@nq/core";
@@ -46,9 +45,21 @@ export interface BackfillRunOptions {
   signal: AbortSignal;
   log: Logger;
   spend: SpendLedger;
+  /** Each job paid for or found, before the plugin saves its manifest: written to the ledger at once. */
+  onPaid?: (payment: BackfillPayment) => Promise<void>;
   onProgress?: (event: BackfillProgressEvent) => void;
   convert?: (input: { files: { schema: string; path: string }[]; outDir: string; signal: AbortSignal }) => Promise<{ outputs: { path: string; rows?: number; schema?: string }[] }>;
   resubmitExpired?: boolean;
+}
+
+export interface BackfillPayment {
+  source: string;
+  jobId: string;
+  schema: string;
+  usd: number;
+  what: string;
+  at: string;
+  how: "submitted" | "found";
 }
 
 export interface BackfillRunResult {
@@ -157,7 +168,6 @@ export function backfillCommand(settings: BackfillSettings): Command {
       }, name);
       const spend = new SpendLedger(null);
       const outDir = resolve(settings.cwd, flags.out);
-      const runId = `backfill-${randomUUID()}`;
       let outcome: BackfillRunResult;
       try {
         outcome = await plugin.run(config, {
@@ -170,13 +180,13 @@ export function backfillCommand(settings: BackfillSettings): Command {
           signal: settings.signal,
           log,
           spend,
+          onPaid: ledgerWriter(loaded, name, (message) => progress.line(`[warn] ${message}`)),
           onProgress: (event) => progress.update(event),
           ...(flags.convert ? { convert: convertToParquet } : {}),
           ...(flags.resubmitExpired ? { resubmitExpired: true } : {}),
         });
       } catch (error) {
         progress.stop();
-        await recordSpend(loaded, spend, runId, name, false).catch((e: unknown) => process.stderr.write(`[warn] ${(e as Error).message}\n`));
         const manifest = resolve(outDir, "backfill-manifest.json");
         if (settings.signal.aborted || isSourceErrorOfKind(error, "aborted")) {
           process.stderr.write(`backfill interrupted: partial run — the manifest ${manifest} says what is done; run the same command again to continue (nothing is bought or downloaded twice)\n`);
@@ -192,7 +202,6 @@ export function backfillCommand(settings: BackfillSettings): Command {
         throw error;
       }
       progress.stop();
-      await recordSpend(loaded, spend, runId, name, true).catch((e: unknown) => process.stderr.write(`[warn] ${(e as Error).message}\n`));
       const files = outcome.manifest.jobs.flatMap((j) => j.files ?? []);
       const summary = {
         source: name,
@@ -224,23 +233,32 @@ export function backfillCommand(settings: BackfillSettings): Command {
     });
 }
 
-/** The backfill's purchases go into the same ledger as runs' (keyed by a run id, so never twice). */
-async function recordSpend(loaded: ReturnType<typeof loadOpsProfile>["loaded"], spend: SpendLedger, runId: string, source: string, ok: boolean): Promise<void> {
-  if (spend.entries.length === 0) return;
+/**
+ * The backfill's purchases go into the same ledger as runs', one record per batch job keyed by the job id,
+ * written the moment the job is paid for or found — before the manifest is saved. A run killed at any
+ * point therefore leaves no payment unrecorded (the rerun finds the job on Databento and reports it again)
+ * and none recorded twice (the key is the job). Without an @nq/cache-sqlite cache there is no ledger: says
+ * so once; the manifest keeps what was paid.
+ */
+function ledgerWriter(loaded: ReturnType<typeof loadOpsProfile>["loaded"], source: string, warn: (message: string) => void): (payment: BackfillPayment) => Promise<void> {
   const path = ledgerPathFor(loaded);
-  if (path === null) {
-    process.stderr.write(`[warn] this backfill's spend ($${spend.totalUsd.toFixed(4)}) is not recorded: the profile has no @nq/cache-sqlite cache, where the spend ledger lives (the manifest has it)\n`);
-    return;
-  }
-  const ledger = await openSpendLedger({ path });
-  try {
-    await ledger.recordRun(
-      { runId, profile: loaded.profile.profile_name, at: new Date().toISOString(), ok, source, contracts: null, missingBidAskShare: null, zeroOpenInterestShare: null, spentUsd: spend.totalUsd, estimatedUsd: spend.totalUsd, tries: [] },
-      spend,
-    );
-  } finally {
-    await ledger.close();
-  }
+  let warned = false;
+  return async (payment) => {
+    if (!path) {
+      if (!warned) warn(`the spend of this backfill's jobs is not recorded: the profile has no @nq/cache-sqlite cache, where the spend ledger lives (the manifest has it)`);
+      warned = true;
+      return;
+    }
+    const ledger = await openSpendLedger({ path });
+    try {
+      await ledger.recordRun(
+        { runId: `backfill-job-${payment.jobId}`, profile: loaded.profile.profile_name, at: payment.at, ok: true, source, contracts: null, missingBidAskShare: null, zeroOpenInterestShare: null, spentUsd: payment.usd, estimatedUsd: payment.usd, tries: [] },
+        { entries: [{ source: payment.source, what: payment.what, usd: payment.usd, at: payment.at, schema: payment.schema }] },
+      );
+    } finally {
+      await ledger.close();
+    }
+  };
 }
 
 export interface BackfillProgressReporter {
