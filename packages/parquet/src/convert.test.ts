@@ -201,6 +201,28 @@ describe("records out of time order", () => {
   });
 });
 
+describe("many trade dates in one file", () => {
+  it("thirteen dates (more than the first two batches of COPY statements): one file each, every row, nothing else left", async () => {
+    const dir = scratch("many-dates");
+    const days: string[] = [];
+    for (let d = new Date("2024-03-04T15:00:00Z"); days.length < 13; d = new Date(d.getTime() + 86_400_000)) {
+      if (d.getUTCDay() !== 0 && d.getUTCDay() !== 6) days.push(d.toISOString());
+    }
+    // Several rows per date, so a date's COPY reads more than its first row.
+    const records = days.flatMap((iso, i) => [0, 1, 2].map((k) => mbp1(101, ns(iso) + BigInt(k), 1_000_000_000_000n, 10 * i + k)));
+    const out = join(dir, "out");
+    const result = await convertDbnToParquet({ input: mbp1File(dir, "m.dbn", records), outDir: out, fileStem: "m" });
+    expect(result.files.map((f) => [f.tradeDate, f.rows])).toEqual(days.map((iso) => [iso.slice(0, 10), 3]));
+    expect(result.rows).toBe(39);
+    expect(readdirSync(out)).toEqual(["mbp-1"]);
+    expect(readdirSync(join(out, "mbp-1")).sort()).toEqual(days.map((iso) => `trade_date=${iso.slice(0, 10)}`));
+    await withDuckDb(async (db) => {
+      const rows = await queryRows(db, `SELECT trade_date::VARCHAR AS d, list(size ORDER BY size)::VARCHAR AS sizes FROM read_parquet('${out}/mbp-1/*/*.parquet') GROUP BY d ORDER BY d`);
+      expect(rows).toEqual(days.map((iso, i) => ({ d: iso.slice(0, 10), sizes: `[${10 * i}, ${10 * i + 1}, ${10 * i + 2}]` })));
+    });
+  });
+});
+
 describe("a generated day of quotes: DuckDB's counts and sums equal the DBN decode's", () => {
   it.each(["v1", "v2"] as const)("rows, sums of prices and sizes, min/max timestamps (Parquet %s pages)", async (parquetVersion) => {
     const dir = scratch("sums");

@@ -82,8 +82,9 @@ export interface ConvertResult {
 export const DEFAULT_ROW_GROUP_ROWS = 122_880;
 export const DEFAULT_COMPRESSION_LEVEL = 1;
 const SCAN_FUNCTION = "nq_dbn_scan";
-/** COPY statements in the first query (a daily file usually spans two trade dates); later batches double. */
+/** COPY statements in the first query (a daily file usually spans two trade dates); later batches double, up to the max. */
 const COPY_BATCH = 4;
+const MAX_COPY_BATCH = 64;
 
 /** The key-value metadata every file carries, so a reader needs no README to interpret the columns. */
 export const PARQUET_KV_METADATA = {
@@ -189,7 +190,7 @@ export async function convertDbnToParquet(options: ConvertOptions): Promise<Conv
       // started after the input ended writes an empty file, which is dropped with the temp folder.
       const segments: Segment[] = [];
       const segmentPath = (index: number) => join(tmpDir, `segment-${index}.parquet`);
-      for (let batch = COPY_BATCH; decoding(input, () => scan.nextTradeDay()) !== null; batch *= 2) {
+      for (let batch = COPY_BATCH; decoding(input, () => scan.nextTradeDay()) !== null; batch = Math.min(batch * 2, MAX_COPY_BATCH)) {
         const first = started.length;
         const statements = Array.from({ length: batch }, (_, i) => `COPY (SELECT ${select} FROM ${SCAN_FUNCTION}() s) TO ${sqlString(segmentPath(first + i))} (${copyOptions})`);
         try {
@@ -200,7 +201,7 @@ export async function convertDbnToParquet(options: ConvertOptions): Promise<Conv
         if (scanError) throw failure(input, scanError);
         for (let index = first; index < started.length; index++) {
           const { day, rows } = started[index]!;
-          if (day !== null) segments.push({ path: segmentPath(index), tradeDate: dateOfDays(day), rows });
+          if (day !== null && rows > 0) segments.push({ path: segmentPath(index), tradeDate: dateOfDays(day), rows });
         }
       }
       const files = publish(segments, outDir, schema, stem);
