@@ -224,5 +224,16 @@ export {
   type SettlementPoint,
 } from "./history.js";
 
+/** The optional `backfill` export of a source plugin: history in bulk behind a resumable manifest. */
+export type {
+  BackfillCapability,
+  BackfillConvertInput,
+  BackfillConvertOutput,
+  BackfillPayment,
+  BackfillProgress,
+  BackfillRunOptions,
+  BackfillRunResult,
+} from "./backfill.js";
+
 /** zod, re-exported so a plugin's config schema uses the same copy core validates with. */
 export { z } from "zod";

@@ -14,7 +14,16 @@
  */
 import { mkdir, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { AbortedError, ConfigError, CostLimitError, type Logger, type SpendLedger, isSourceError } from "@nq/core";
+import {
+  AbortedError,
+  type BackfillConvertInput,
+  type BackfillConvertOutput,
+  type BackfillRunOptions,
+  type BackfillRunResult,
+  ConfigError,
+  CostLimitError,
+  isSourceError,
+} from "@nq/core";
 import { type BackfillManifest, type ManifestJob, MANIFEST_FILE, newManifest, readManifest, writeManifest, type ManifestRequest } from "./backfill-manifest.js";
 import { resolveApiKey, type ResolvedConfig, SOURCE_NAME } from "./config.js";
 import { BatchClient, type BatchJob, type BatchJobRequest, describeRequest, expiredError, type WaitOptions } from "./historical/batch-client.js";
@@ -25,86 +34,19 @@ import { HistoricalClient } from "./historical/client.js";
 export const BACKFILL_SCHEMAS = ["definition", "statistics", "trades", "mbp-1", "bbo-1s", "bbo-1m", "ohlcv-1d"] as const;
 export const DEFAULT_BACKFILL_SCHEMAS = ["definition", "statistics"];
 
-export type BackfillProgress =
-  | { phase: "plan"; message: string }
-  | { phase: "job"; schema: string; jobId: string; state: string }
-  | {
-      phase: "download";
-      file: string;
-      /** Bytes of every file of the backfill on disk, and in all. */
-      bytesDone: number;
-      bytesTotal: number;
-      filesDone: number;
-      filesTotal: number;
-    }
-  | { phase: "convert"; message: string };
+/** The progress, convert and payment types are core's backfill contract (`BackfillRunOptions`). */
+export type { BackfillPayment, BackfillProgress } from "@nq/core";
+export type ConvertInput = BackfillConvertInput;
+export type ConvertOutput = BackfillConvertOutput;
 
-export interface ConvertInput {
-  files: { schema: string; path: string }[];
-  outDir: string;
-  signal: AbortSignal;
-}
-
-export interface ConvertOutput {
-  outputs: { path: string; rows?: number; schema?: string }[];
-}
-
-export interface BackfillOptions {
-  /** Inclusive start: YYYY-MM-DD (midnight UTC) or an ISO time. */
-  from: string;
-  /** Exclusive end, same forms. */
-  to: string;
-  schemas: string[];
-  outDir: string;
-  /** USD for every job this run submits together; refused before submission when crossed. */
-  maxCostUsd: number;
-  /** Where the limit comes from, for the refusal ("--max-cost", "run_cost_limit_usd"). */
-  limitName: string;
-  signal: AbortSignal;
-  log: Logger;
-  spend: SpendLedger;
-  /**
-   * Called for each job as soon as it is paid for (submitted) or found on Databento without being in the
-   * manifest (paid by a run that stopped before saving it, or outside this tool), before the manifest is
-   * saved — so a durable spend ledger keyed by the job id counts it exactly once, whenever the run dies.
-   * A failure stops the backfill: the job is found again next time and reported again.
-   */
-  onPaid?: (payment: BackfillPayment) => Promise<void>;
-  onProgress?: (progress: BackfillProgress) => void;
-  /** The last step: DBN → Parquet. Left out, the backfill ends with the verified DBN files. */
-  convert?: (input: ConvertInput) => Promise<ConvertOutput>;
-  /** Submit again (paying again) a job of the manifest that expired before its files were downloaded. */
-  resubmitExpired?: boolean;
+export interface BackfillOptions extends BackfillRunOptions {
   poll?: WaitOptions;
   download?: { maxRetries?: number; retryDelayMs?: number };
   now?: () => Date;
 }
 
-export interface BackfillPayment {
-  /** The source that was paid ("databento"), as its spend entries name it. */
-  source: string;
-  jobId: string;
-  schema: string;
-  usd: number;
-  /** What was bought, for the ledger ("batch job GLBX.MDP3-…: …"). */
-  what: string;
-  /** When it was paid: the job's submission time as Databento reports it, else now. */
-  at: string;
-  /** "submitted" by this run, or "found" through batch.list_jobs. */
-  how: "submitted" | "found";
-}
-
-export interface BackfillResult {
-  manifestPath: string;
+export interface BackfillResult extends BackfillRunResult {
   manifest: BackfillManifest;
-  /** Paid by this run (0 when every job was reused or already in the manifest). */
-  paidUsd: number;
-  submitted: number;
-  reused: number;
-  filesDownloaded: number;
-  filesSkipped: number;
-  bytesFetched: number;
-  converted: boolean;
 }
 
 export async function runBackfill(config: ResolvedConfig, options: BackfillOptions): Promise<BackfillResult> {

@@ -9,7 +9,7 @@
  *
  * The local Databento-compatible server for tests and demos is at "@nq/source-databento/test-server".
  */
-import { AbortedError, defineSource, type Source, type SourceContext, type SourceResult } from "@nq/core";
+import { AbortedError, type BackfillCapability, defineSource, type Source, type SourceContext, type SourceResult } from "@nq/core";
 import { checkDatabento } from "./check.js";
 import { cacheIdentity, configSchema, type ResolvedConfig, resolveApiKey, SOURCE_NAME } from "./config.js";
 import { CostGuard } from "./cost-guard.js";
@@ -128,7 +128,7 @@ export const backfill = {
   schemas: BACKFILL_SCHEMAS,
   defaultSchemas: DEFAULT_BACKFILL_SCHEMAS,
   run: runBackfill,
-};
+} satisfies BackfillCapability;
 
 export { toSourceRows, underlyingPriceOf } from "./rows.js";
 export { ChainRecords, type OptionDefinition } from "./chain-records.js";

@@ -5,8 +5,7 @@
  * definitions are among them. @nq/parquet (DuckDB) is imported only when a conversion runs, so
  * `--no-convert` and every other command never load it.
  */
-import { AbortedError } from "@nq/core";
-import type { BackfillRunOptions } from "./backfill.js";
+import { AbortedError, type BackfillRunOptions } from "@nq/core";
 
 export type BackfillConverter = NonNullable<BackfillRunOptions["convert"]>;
 

@@ -14,7 +14,19 @@
  */
 import { resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import { ConfigError, createLogger, isSourceError, isSourceErrorOfKind, type LogEntry, type Logger, parseSourceConfig, SpendLedger } from "@nq/core";
+import {
+  type BackfillCapability,
+  type BackfillPayment,
+  type BackfillProgress,
+  type BackfillRunResult,
+  ConfigError,
+  createLogger,
+  isSourceError,
+  isSourceErrorOfKind,
+  type LogEntry,
+  parseSourceConfig,
+  SpendLedger,
+} from "@nq/core";
 import { openSpendLedger } from "@nq/cache-sqlite";
 import { importPluginModule, loadSourcePlugin } from "../plugin-loader.js";
 import { EXIT, resolveProfilePath } from "../run.js";
@@ -23,57 +35,6 @@ import { convertToParquet } from "./backfill-convert.js";
 import { formatBytes } from "../progress.js";
 
 /** What the runner needs of a plugin's `backfill` export (the plugin's own types may say more). */
-export interface BackfillPlugin {
-  description?: string;
-  schemas?: readonly string[];
-  defaultSchemas?: readonly string[];
-  run(config: unknown, options: BackfillRunOptions): Promise<BackfillRunResult>;
-}
-
-export type BackfillProgressEvent =
-  | { phase: "plan" | "convert"; message: string }
-  | { phase: "job"; schema: string; jobId: string; state: string }
-  | { phase: "download"; file: string; bytesDone: number; bytesTotal: number; filesDone: number; filesTotal: number };
-
-export interface BackfillRunOptions {
-  from: string;
-  to: string;
-  schemas: string[];
-  outDir: string;
-  maxCostUsd: number;
-  limitName: string;
-  signal: AbortSignal;
-  log: Logger;
-  spend: SpendLedger;
-  /** Each job paid for or found, before the plugin saves its manifest: written to the ledger at once. */
-  onPaid?: (payment: BackfillPayment) => Promise<void>;
-  onProgress?: (event: BackfillProgressEvent) => void;
-  convert?: (input: { files: { schema: string; path: string }[]; outDir: string; signal: AbortSignal }) => Promise<{ outputs: { path: string; rows?: number; schema?: string }[] }>;
-  resubmitExpired?: boolean;
-}
-
-export interface BackfillPayment {
-  source: string;
-  jobId: string;
-  schema: string;
-  usd: number;
-  what: string;
-  at: string;
-  how: "submitted" | "found";
-}
-
-export interface BackfillRunResult {
-  manifestPath: string;
-  manifest: { status: string; jobs: { schema: string; jobId: string | null; files: { downloadedAt: string | null; size: number }[] | null }[] };
-  paidUsd: number;
-  submitted: number;
-  reused: number;
-  filesDownloaded: number;
-  filesSkipped: number;
-  bytesFetched: number;
-  converted: boolean;
-}
-
 export interface BackfillFlags {
   profile?: string;
   config?: string;
@@ -96,7 +57,7 @@ export interface BackfillSettings {
 }
 
 /** The source to backfill through: named by --source, or the first whose plugin exports `backfill`. */
-export async function findBackfillSource(loaded: ReturnType<typeof loadOpsProfile>["loaded"], wanted: string | undefined): Promise<{ name: string; plugin: BackfillPlugin; config: unknown }> {
+export async function findBackfillSource(loaded: ReturnType<typeof loadOpsProfile>["loaded"], wanted: string | undefined): Promise<{ name: string; plugin: BackfillCapability; config: unknown }> {
   const { profile } = loaded;
   const names = wanted ? [wanted] : profile.data_source_priority;
   if (wanted && !profile.data_sources[wanted]) {
@@ -112,7 +73,7 @@ export async function findBackfillSource(loaded: ReturnType<typeof loadOpsProfil
     const field = `data_sources.${name}.plugin`;
     const ref = { field, specifier: entry.plugin, baseDir: loaded.baseDir };
     const module = await importPluginModule(ref);
-    const candidate = module.backfill as Partial<BackfillPlugin> | undefined;
+    const candidate = module.backfill as Partial<BackfillCapability> | undefined;
     if (typeof candidate !== "object" || candidate === null || typeof candidate.run !== "function") {
       found.push(`${name} (${entry.plugin}): no "backfill" export`);
       if (wanted) break;
@@ -120,7 +81,7 @@ export async function findBackfillSource(loaded: ReturnType<typeof loadOpsProfil
     }
     const definition = await loadSourcePlugin(ref);
     const config = parseSourceConfig(definition, name, entry.config, loaded.path);
-    return { name, plugin: candidate as BackfillPlugin, config };
+    return { name, plugin: candidate as BackfillCapability, config };
   }
   throw new ConfigError(
     "config",
@@ -262,7 +223,7 @@ function ledgerWriter(loaded: ReturnType<typeof loadOpsProfile>["loaded"], sourc
 }
 
 export interface BackfillProgressReporter {
-  update(event: BackfillProgressEvent): void;
+  update(event: BackfillProgress): void;
   line(text: string): void;
   stop(): void;
 }
@@ -312,7 +273,7 @@ export function createBackfillProgress(stream: NodeJS.WritableStream, options: {
   };
 }
 
-export function describeDownload(event: Extract<BackfillProgressEvent, { phase: "download" }>, start: { at: number; bytes: number }, now: number): string {
+export function describeDownload(event: Extract<BackfillProgress, { phase: "download" }>, start: { at: number; bytes: number }, now: number): string {
   const seconds = (now - start.at) / 1000;
   const arrived = event.bytesDone - start.bytes;
   const rate = seconds > 0.5 && arrived > 0 ? arrived / seconds : null;
