@@ -11,6 +11,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { type Kysely, sql } from "kysely";
 import { silentLogger, type Logger } from "@nq/core";
+import { inProcessWriteTurn } from "@nq/history";
 import { openCacheDatabase } from "./database-file.js";
 import type { CacheDatabase } from "./database-schema.js";
 import { CacheUnavailableError } from "./errors.js";
@@ -200,7 +201,7 @@ export class SqliteSpendLedger {
    */
   async recordRun(run: RunRecord, spend: RunSpend): Promise<number> {
     const db = this.writable();
-    return db.transaction().execute(async (trx) => {
+    return this.writeTransaction(db, async (trx) => {
       const existing = await trx.selectFrom("run_history").select("run_id").where("run_id", "=", run.runId).executeTakeFirst();
       if (existing) return 0;
       let added = 0;
@@ -352,12 +353,36 @@ export class SqliteSpendLedger {
   /** Records an alert's key; false when it had fired before (an AlertStore for @nq/ops). */
   async claim(alert: { key: string; rule: string; severity: string; runId: string; at: string }): Promise<boolean> {
     const db = this.writable();
-    const result = await db
-      .insertInto("fired_alerts")
-      .values({ key: alert.key, rule: alert.rule, severity: alert.severity, run_id: alert.runId, at: alert.at, alert_json: JSON.stringify(alert) })
-      .onConflict((oc) => oc.column("key").doNothing())
-      .executeTakeFirst();
+    const result = await inProcessWriteTurn(this.location, () =>
+      db
+        .insertInto("fired_alerts")
+        .values({ key: alert.key, rule: alert.rule, severity: alert.severity, run_id: alert.runId, at: alert.at, alert_json: JSON.stringify(alert) })
+        .onConflict((oc) => oc.column("key").doNothing())
+        .executeTakeFirst(),
+    );
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  /**
+   * BEGIN IMMEDIATE, in turn with this process's other writers of the file (the cache, the history): a
+   * deferred transaction that reads and then writes fails at once with SQLITE_BUSY when another process
+   * wrote in between (the busy timeout does not apply to a lock upgrade), and better-sqlite3 waits for a
+   * lock synchronously, so two handles of one process writing at once would block each other.
+   */
+  private writeTransaction<T>(db: Kysely<LedgerDatabase>, work: (trx: Kysely<LedgerDatabase>) => Promise<T>): Promise<T> {
+    return inProcessWriteTurn(this.location, () =>
+      db.connection().execute(async (connection) => {
+        await sql`begin immediate`.execute(connection);
+        try {
+          const result = await work(connection);
+          await sql`commit`.execute(connection);
+          return result;
+        } catch (error) {
+          await sql`rollback`.execute(connection).catch(() => {});
+          throw error;
+        }
+      }),
+    );
   }
 
   async firedAlerts(filter: { from?: string } = {}): Promise<unknown[]> {

@@ -76,7 +76,7 @@ export interface KyselyChainHistoryOptions {
 
 /** The slice of better-sqlite3 the SQLite write path touches. */
 export interface NativeStatementSource {
-  prepare(sql: string): { run(parameters: unknown[]): { lastInsertRowid: number | bigint }; get(parameters: unknown[]): unknown };
+  prepare(sql: string): { run(parameters: unknown[]): { lastInsertRowid: number | bigint }; all(parameters: unknown[]): unknown[] };
 }
 
 const DAY_MS = 86_400_000;
@@ -467,7 +467,7 @@ export class KyselyChainHistory implements ChainHistory {
           : (findInstrumentEntry(this.knownInstruments, contract) ?? findInstrumentEntry(added, contract));
       if (entry === undefined) {
         const instrument = instrumentValues(contract);
-        const found = statements.findInstrument.get(instrument) as { id: number | bigint } | undefined;
+        const found = statements.findInstrument.all(instrument)[0] as { id: number | bigint } | undefined;
         entry = rememberInstrument(added, instrument, Number(found ? found.id : statements.insertInstrument.run(instrument).lastInsertRowid));
       }
       order[i] = entry;
