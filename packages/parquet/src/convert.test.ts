@@ -15,7 +15,7 @@ import {
   type Mbp1Msg,
 } from "@nq/dbn";
 import { recordColumns } from "./columns.js";
-import { convertDbnToParquet } from "./convert.js";
+import { convertDbnToParquet, openParquetSession } from "./convert.js";
 import { ParquetConvertError } from "./errors.js";
 import { HAVE_FIXTURES, listFixtureFiles, queryRows, rawDecimalSql, rawValueSql, recordValue, SKIP_REASON, tempDir, withDuckDb } from "./test-support.js";
 
@@ -307,3 +307,41 @@ function write(path: string, bytes: Uint8Array): string {
   writeFileSync(path, bytes);
   return path;
 }
+
+describe("a session: many files through one DuckDB instance, as a backfill converts its days", () => {
+  it("gives each file exactly what a conversion of its own gives, goes on after a bad file, and takes one file at a time", async () => {
+    const dir = scratch("session");
+    const inputs = ["2024-03-05T15:00:00Z", "2024-03-06T22:30:00Z", "2024-03-08T15:00:00Z"].map((iso, f) =>
+      mbp1File(dir, `day${f}.dbn`, Array.from({ length: 3000 + 700 * f }, (_, i) => mbp1(101, ns(iso) + BigInt(i) * 1_000_000n, 1_000_000_000_000n + BigInt(i * f) * 250_000_000n, 1 + ((i + f) % 9))), f === 1),
+    );
+    const bad = cut(mbp1File(dir, "bad.dbn", Array.from({ length: 500 }, (_, i) => mbp1(101, ns("2024-03-07T15:00:00Z") + BigInt(i), 1_000_000_000_000n, 1))), -30);
+    const session = await openParquetSession();
+    const inSession: Awaited<ReturnType<typeof convertDbnToParquet>>[] = [];
+    try {
+      inSession.push(await session.convert({ input: inputs[0]!, outDir: join(dir, "session") }));
+      // A file that fails midway leaves the session usable, and nothing of its own.
+      await expect(session.convert({ input: bad, outDir: join(dir, "session-bad") })).rejects.toBeInstanceOf(ParquetConvertError);
+      expect(parquetFiles(join(dir, "session-bad"))).toEqual([]);
+      const [second, concurrent] = await Promise.allSettled([session.convert({ input: inputs[1]!, outDir: join(dir, "session") }), session.convert({ input: inputs[2]!, outDir: join(dir, "session") })]);
+      expect(second.status).toBe("fulfilled");
+      expect(concurrent.status === "rejected" && String(concurrent.reason)).toMatch(/one file at a time/);
+      inSession.push((second as PromiseFulfilledResult<(typeof inSession)[number]>).value);
+      inSession.push(await session.convert({ input: inputs[2]!, outDir: join(dir, "session") }));
+    } finally {
+      session.close();
+      session.close();
+    }
+    await expect(session.convert({ input: inputs[0]!, outDir: join(dir, "x") })).rejects.toThrow(/closed/);
+
+    const alone = [];
+    for (const input of inputs) alone.push(await convertDbnToParquet({ input, outDir: join(dir, "alone") }));
+    const strip = (r: (typeof alone)[number]) => ({ ...r, files: r.files.map(({ path: _path, ...f }) => f) });
+    expect(inSession.map(strip)).toEqual(alone.map(strip));
+    const bytesOf = (root: string) => parquetFiles(root).map((p) => [p.slice(root.length), readFileSync(p).length]).sort();
+    expect(bytesOf(join(dir, "session"))).toEqual(bytesOf(join(dir, "alone")));
+    await withDuckDb(async (db) => {
+      const read = (root: string) => queryRows(db, `SELECT trade_date::VARCHAR AS d, count(*)::INTEGER AS n, sum(size)::INTEGER AS s, sum(price)::VARCHAR AS p FROM read_parquet('${root}/mbp-1/*/*.parquet') GROUP BY d ORDER BY d`);
+      expect(await read(join(dir, "session"))).toEqual(await read(join(dir, "alone")));
+    });
+  });
+});

@@ -6,12 +6,15 @@
  */
 export {
   convertDbnToParquet,
+  openParquetSession,
   DEFAULT_COMPRESSION_LEVEL,
   DEFAULT_ROW_GROUP_ROWS,
   PARQUET_KV_METADATA,
   type ConvertOptions,
   type ConvertResult,
   type ConvertedFile,
+  type ParquetSession,
+  type ParquetSessionOptions,
 } from "./convert.js";
 export { ParquetConvertError, type ParquetConvertErrorCode } from "./errors.js";
 export { recordColumns, type ColumnKind, type ColumnSpec, type RecordColumns } from "./columns.js";

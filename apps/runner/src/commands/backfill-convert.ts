@@ -17,10 +17,16 @@ export const convertToParquet: BackfillConverter = async ({ files, outDir, signa
   const stopIfAborted = () => {
     if (signal.aborted) throw new AbortedError("runner", "the conversion was interrupted; the files converted so far are complete, the next run converts again", { cause: signal.reason });
   };
-  for (const file of files) {
-    stopIfAborted();
-    const result = await parquet.convertDbnToParquet({ input: file.path, outDir });
-    outputs.push(...result.files.map((f) => ({ path: f.path, rows: f.rows, schema: f.schema })));
+  // One DuckDB instance for every file: a new one per file costs its start-up and first row groups again.
+  const session = await parquet.openParquetSession();
+  try {
+    for (const file of files) {
+      stopIfAborted();
+      const result = await session.convert({ input: file.path, outDir });
+      outputs.push(...result.files.map((f) => ({ path: f.path, rows: f.rows, schema: f.schema })));
+    }
+  } finally {
+    session.close();
   }
   // The chain needs the definitions to know what each instrument is; without them there is no table.
   if (files.some((f) => f.schema === "definition")) {
