@@ -11,7 +11,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { type Kysely, sql } from "kysely";
 import { silentLogger, type Logger } from "@nq/core";
-import { inProcessWriteTurn } from "@nq/history";
+import { inProcessWriteTurn, sqliteImmediateTransaction } from "@nq/history";
 import { openCacheDatabase } from "./database-file.js";
 import type { CacheDatabase } from "./database-schema.js";
 import { CacheUnavailableError } from "./errors.js";
@@ -363,26 +363,9 @@ export class SqliteSpendLedger {
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
-  /**
-   * BEGIN IMMEDIATE, in turn with this process's other writers of the file (the cache, the history): a
-   * deferred transaction that reads and then writes fails at once with SQLITE_BUSY when another process
-   * wrote in between (the busy timeout does not apply to a lock upgrade), and better-sqlite3 waits for a
-   * lock synchronously, so two handles of one process writing at once would block each other.
-   */
+  /** BEGIN IMMEDIATE, in turn with this process's other writers of the file (see @nq/history's sqlite-transaction). */
   private writeTransaction<T>(db: Kysely<LedgerDatabase>, work: (trx: Kysely<LedgerDatabase>) => Promise<T>): Promise<T> {
-    return inProcessWriteTurn(this.location, () =>
-      db.connection().execute(async (connection) => {
-        await sql`begin immediate`.execute(connection);
-        try {
-          const result = await work(connection);
-          await sql`commit`.execute(connection);
-          return result;
-        } catch (error) {
-          await sql`rollback`.execute(connection).catch(() => {});
-          throw error;
-        }
-      }),
-    );
+    return inProcessWriteTurn(this.location, () => sqliteImmediateTransaction(db, work));
   }
 
   async firedAlerts(filter: { from?: string } = {}): Promise<unknown[]> {

@@ -4,7 +4,8 @@
  * The same queries run on SQLite and PostgreSQL; the store packages (@nq/cache-sqlite, @nq/store-postgres)
  * open the database, run `migrateHistory` and hand the kysely instance to `createKyselyChainHistory`.
  */
-export { createKyselyChainHistory, inProcessWriteTurn, KyselyChainHistory, type KyselyChainHistoryOptions, type NativeStatementSource } from "./kysely-chain-history.js";
+export { createKyselyChainHistory, KyselyChainHistory, type KyselyChainHistoryOptions, type NativeStatementSource } from "./kysely-chain-history.js";
+export { inProcessWriteTurn, sqliteImmediateTransaction } from "./sqlite-transaction.js";
 export { historyMigrations, migrateHistory, HISTORY_MIGRATION_LOCK_TABLE, HISTORY_MIGRATION_TABLE } from "./migrations.js";
 export { dialectTraits, type HistoryDialect } from "./dialect.js";
 export {

@@ -40,6 +40,7 @@ import {
   VIEW_COLUMNS,
 } from "./contract-rows.js";
 import { dialectTraits, type DialectTraits, type HistoryDialect } from "./dialect.js";
+import { inProcessWriteTurn, sqliteImmediateTransaction } from "./sqlite-transaction.js";
 import { INSTRUMENTS_TABLE, QUOTE_CONTEXTS_TABLE, QUOTES_TABLE, SNAPSHOTS_TABLE, type HistoryDatabase, type SnapshotTable } from "./schema.js";
 
 export interface KyselyChainHistoryOptions {
@@ -321,21 +322,7 @@ export class KyselyChainHistory implements ChainHistory {
    */
   private async writeTransaction<T>(run: (trx: Db) => Promise<T>): Promise<T> {
     if (this.traits.name === "postgres") return this.db.transaction().execute((trx: Transaction<HistoryDatabase>) => run(trx));
-    return inProcessWriteTurn(this.options.writeLockKey ?? this.location, () => this.sqliteWriteTransaction(run));
-  }
-
-  private async sqliteWriteTransaction<T>(run: (trx: Db) => Promise<T>): Promise<T> {
-    return this.db.connection().execute(async (connection) => {
-      await sql`begin immediate`.execute(connection);
-      try {
-        const result = await run(connection);
-        await sql`commit`.execute(connection);
-        return result;
-      } catch (error) {
-        await sql`rollback`.execute(connection).catch(() => {});
-        throw error;
-      }
-    });
+    return inProcessWriteTurn(this.options.writeLockKey ?? this.location, () => sqliteImmediateTransaction(this.db, run));
   }
 
   /**
@@ -450,9 +437,7 @@ export class KyselyChainHistory implements ChainHistory {
     const added = learned.instruments;
     const lastTime = this.lastChainOrder;
     const order = (learned.order = new Array<KnownInstrument>(contracts.length));
-    const contexts: unknown[][] = [];
-    const numberOf = new Map<string, number>();
-    let previous = -1;
+    const contexts = new ContextNumbering(provenance, this.traits);
     const values: unknown[] = [];
     const place = { snapshotId, ordinal: 0, instrumentId: 0, contextNo: 0 };
     for (let i = 0; i < contracts.length; i += 1) {
@@ -471,21 +456,11 @@ export class KyselyChainHistory implements ChainHistory {
         entry = rememberInstrument(added, instrument, Number(found ? found.id : statements.insertInstrument.run(instrument).lastInsertRowid));
       }
       order[i] = entry;
-      if (!(previous >= 0 && isContextOf(contexts[previous]!, contract, provenance, this.traits))) {
-        const context = contextValues(contract, provenance, this.traits);
-        const key = JSON.stringify(context);
-        let no = numberOf.get(key);
-        if (no === undefined) {
-          no = contexts.length;
-          contexts.push(context);
-          numberOf.set(key, no);
-          statements.insertContext.run([snapshotId, no, ...context]);
-        }
-        previous = no;
-      }
+      const contextNo = contexts.numberOf(contract);
+      if (contexts.newValues) statements.insertContext.run([snapshotId, contextNo, ...contexts.newValues]);
       place.ordinal = i;
       place.instrumentId = entry.id;
-      place.contextNo = previous;
+      place.contextNo = contextNo;
       pushQuoteValues(values, contract, place);
       if (values.length === QUOTES_PER_NATIVE_INSERT * QUOTE_COLUMNS.length) {
         statements.insertQuotes.run(values);
@@ -495,30 +470,14 @@ export class KyselyChainHistory implements ChainHistory {
     if (values.length > 0) this.nativeQuoteInsert(native, values.length / QUOTE_COLUMNS.length).run(values);
   }
 
-  /**
-   * The snapshot's quote contexts (numbered as first met in chain order) and its quote rows. Neighbouring
-   * contracts usually share a context, so the previous one is compared first, field by field.
-   */
+  /** The snapshot's quote contexts (see ContextNumbering) and its quote rows. */
   private async insertQuotes(trx: Db, contracts: OptionContract[], snapshotId: number, instrumentIds: number[], provenance: SnapshotProvenance): Promise<void> {
+    const numbering = new ContextNumbering(provenance, this.traits);
     const contexts: unknown[][] = [];
     const contextNos = new Array<number>(contracts.length);
-    const numberOf = new Map<string, number>();
-    let previous = -1;
     for (let i = 0; i < contracts.length; i += 1) {
-      const contract = contracts[i]!;
-      if (previous >= 0 && isContextOf(contexts[previous]!, contract, provenance, this.traits)) {
-        contextNos[i] = previous;
-        continue;
-      }
-      const values = contextValues(contract, provenance, this.traits);
-      const key = JSON.stringify(values);
-      let no = numberOf.get(key);
-      if (no === undefined) {
-        no = contexts.length;
-        contexts.push(values);
-        numberOf.set(key, no);
-      }
-      contextNos[i] = previous = no;
+      contextNos[i] = numbering.numberOf(contracts[i]!);
+      if (numbering.newValues) contexts.push(numbering.newValues);
     }
     const contextColumns = CONTEXT_COLUMNS.map((c) => c.column);
     const contextsPerStatement = Math.floor(this.maxParameters / contextColumns.length);
@@ -671,33 +630,45 @@ export class KyselyChainHistory implements ChainHistory {
   }
 }
 
-/**
- * SQLite drivers such as better-sqlite3 wait for a lock synchronously (the busy timeout blocks the thread),
- * so two handles on one file in one process would deadlock: the waiter blocks the event loop the holder
- * needs to finish. Writers in one process therefore take turns here; other processes wait on SQLite's lock.
- */
-const writeTurns = new Map<string, Promise<unknown>>();
-
-/**
- * Runs `run` when every earlier writer under `key` (a database file's absolute path) in this process has
- * finished. Exported so the other SQLite stores of a file (the cache in @nq/cache-sqlite) take the same turns.
- */
-export async function inProcessWriteTurn<T>(key: string, run: () => Promise<T>): Promise<T> {
-  const previous = writeTurns.get(key) ?? Promise.resolve();
-  const mine = previous.then(run, run);
-  const settled = mine.catch(() => {});
-  writeTurns.set(key, settled);
-  try {
-    return await mine;
-  } finally {
-    if (writeTurns.get(key) === settled) writeTurns.delete(key);
-  }
-}
-
 type SnapshotRow = { [K in keyof SnapshotTable]: unknown } & { id: number | string };
 
 /** The view's columns but the snapshot's, from the tables aliased q, i and x. */
 const CONTRACT_SELECTION = VIEW_COLUMNS.filter(({ from }) => from !== "s").map(({ column, from }) => `${from}.${column}`) as never[];
+
+/**
+ * Numbers a snapshot's quote contexts 0, 1, … as first met in chain order. Neighbouring contracts usually
+ * share one, so the last context is compared first, field by field, before building and hashing a key.
+ */
+class ContextNumbering {
+  private readonly contexts: unknown[][] = [];
+  private readonly numbers = new Map<string, number>();
+  private previous = -1;
+
+  constructor(
+    private readonly snapshot: SnapshotProvenance,
+    private readonly traits: DialectTraits,
+  ) {}
+
+  /** The values of the context the last `numberOf` call met for the first time, else null (to be written). */
+  newValues: unknown[] | null = null;
+
+  /** The contract's context number (no object per call: this runs once per contract). */
+  numberOf(contract: OptionContract): number {
+    this.newValues = null;
+    if (this.previous >= 0 && isContextOf(this.contexts[this.previous]!, contract, this.snapshot, this.traits)) return this.previous;
+    const values = contextValues(contract, this.snapshot, this.traits);
+    const key = JSON.stringify(values);
+    let no = this.numbers.get(key);
+    if (no === undefined) {
+      no = this.contexts.length;
+      this.contexts.push(values);
+      this.numbers.set(key, no);
+      this.newValues = values;
+    }
+    this.previous = no;
+    return no;
+  }
+}
 
 type NativeStatement = ReturnType<NativeStatementSource["prepare"]>;
 interface NativeStatements {

@@ -15,6 +15,7 @@
 import { type CreateTableBuilder, type Kysely, type Migration, type MigrationProvider, Migrator, sql } from "kysely";
 import { CONTEXT_COLUMNS, CONTEXT_FIELDS, INSTRUMENT_FIELDS, PROVENANCE_COLUMNS, QUOTE_COLUMNS, QUOTE_FIELDS, VIEW_COLUMNS } from "./contract-rows.js";
 import { type ColumnKind, dialectTraits, type HistoryDialect } from "./dialect.js";
+import { sqliteImmediateTransaction } from "./sqlite-transaction.js";
 import { CONTRACTS_VIEW, INSTRUMENTS_TABLE, QUOTE_CONTEXTS_TABLE, QUOTES_TABLE, SNAPSHOTS_TABLE } from "./schema.js";
 
 export const HISTORY_MIGRATION_TABLE = "nq_history_migration";
@@ -241,14 +242,5 @@ export async function migrateHistory(db: Kysely<any>, dialect: HistoryDialect): 
     }
   };
   if (dialectTraits(dialect).name === "postgres") return run(db, false);
-  await db.connection().execute(async (connection) => {
-    await sql`begin immediate`.execute(connection);
-    try {
-      await run(connection, true);
-      await sql`commit`.execute(connection);
-    } catch (error) {
-      await sql`rollback`.execute(connection).catch(() => {});
-      throw error;
-    }
-  });
+  await sqliteImmediateTransaction(db, (connection) => run(connection, true));
 }
