@@ -529,19 +529,13 @@ export class KyselyChainHistory implements ChainHistory {
     return `insert into "${QUOTES_TABLE}" (${names}) select * from unnest(${arrays})`;
   }
 
-  /** Multi-row INSERTs of quote rows as raw SQL built once per row count: the query builder would rebuild a node per value. */
+  /**
+   * SQLite without the native handle: multi-row INSERTs of quote rows as raw SQL, built once per row count
+   * (the query builder would rebuild a node per value). PostgreSQL goes through unnestInsertSql instead.
+   */
   private insertSql(rows: number): string {
     let text = this.insertSqlByRows.get(rows);
-    if (text) return text;
-    const columns = QUOTE_COLUMNS.length;
-    const tuples: string[] = [];
-    for (let r = 0; r < rows; r += 1) {
-      const marks: string[] = [];
-      for (let c = 1; c <= columns; c += 1) marks.push(this.traits.placeholder(r * columns + c));
-      tuples.push(`(${marks.join(",")})`);
-    }
-    text = `insert into "${QUOTES_TABLE}" (${QUOTE_COLUMNS.map((c) => `"${c.column}"`).join(",")}) values ${tuples.join(",")}`;
-    this.insertSqlByRows.set(rows, text);
+    if (!text) this.insertSqlByRows.set(rows, (text = quoteInsertSql(rows)));
     return text;
   }
 
