@@ -53,54 +53,12 @@ export interface SnapshotTable {
  * The `nq_history_contracts` view: one row per contract of a snapshot, a column per OptionContract field,
  * joined from the three tables below. Read-only.
  */
-export interface ContractTable {
-  snapshot_id: StoredBigint;
-  /** The contract's position in its chain. */
-  ordinal: number;
-  /** The snapshot's as-of, copied here so plain SQL can pick contracts by time without the join. */
-  as_of_ms: StoredBigint;
-  symbol: string;
-  raw_symbol: string | null;
-  underlying: string;
-  underlying_price: number | null;
-  underlying_price_basis: string | null;
-  underlying_price_time: string | null;
-  product: string;
-  root: string;
-  expiration: string;
-  expiration_time: string | null;
-  strike: number;
-  /** "C" or "P" (not `right`, a reserved word in SQL). */
-  option_right: string;
-  bid: number | null;
-  ask: number | null;
-  bid_size: number | null;
-  ask_size: number | null;
-  last: number | null;
-  volume: number | null;
-  cleared_volume: number | null;
-  cleared_volume_date: string | null;
-  open_interest: number | null;
-  open_interest_date: string | null;
-  settlement: number | null;
-  settlement_date: string | null;
-  implied_volatility: number | null;
-  iv_basis: string | null;
-  delta: number | null;
-  gamma: number | null;
-  theta: number | null;
-  vega: number | null;
-  greeks_source: string | null;
-  multiplier: number;
-  quote_time: string | null;
-  raw_strike: string | null;
-  /** The contract's provenance where it differs from the snapshot's; null means "the snapshot's". */
-  provenance_source: string | null;
-  provenance_as_of: string | null;
-  provenance_fetched_at: string | null;
-  provenance_delayed: StoredBoolean | null;
-  provenance_sample: StoredBoolean | null;
-}
+export type ContractTable = Omit<QuoteTable, "instrument_id" | "context_no"> &
+  Omit<InstrumentTable, "id"> &
+  Omit<QuoteContextTable, "snapshot_id" | "context_no"> & {
+    /** The snapshot's as-of, so plain SQL can pick contracts by time without another join. */
+    as_of_ms: StoredBigint;
+  };
 
 /** What a contract is, shared by every snapshot that holds the identical instrument. Never deleted by retention. */
 export interface InstrumentTable {
@@ -113,6 +71,7 @@ export interface InstrumentTable {
   expiration: string;
   expiration_time: string | null;
   strike: number;
+  /** "C" or "P" (not `right`, a reserved word in SQL). */
   option_right: string;
   multiplier: number;
   raw_strike: string | null;
@@ -130,6 +89,7 @@ export interface QuoteContextTable {
   settlement_date: string | null;
   iv_basis: string | null;
   greeks_source: string | null;
+  /** The contracts' provenance where it differs from the snapshot's; null means "the snapshot's". */
   provenance_source: string | null;
   provenance_as_of: string | null;
   provenance_fetched_at: string | null;
@@ -140,6 +100,7 @@ export interface QuoteContextTable {
 /** One contract of one snapshot: its place, its instrument and context, and the day's numbers. */
 export interface QuoteTable {
   snapshot_id: StoredBigint;
+  /** The contract's position in its chain. */
   ordinal: number;
   instrument_id: StoredBigint;
   context_no: number;
