@@ -10,7 +10,10 @@
  * - prices (1e-9 fixed point): DECIMAL(18,9), whose int64 storage is exactly DBN's raw value, so no
  *   arithmetic happens on the way; UNDEF_PRICE → NULL;
  * - the statistics `quantity`: BIGINT; UNDEF_STAT_QUANTITY (v3) / its i32 form (v1, v2) → NULL;
- * - one-character fields (`action`, `side`, `instrument_class`, …): VARCHAR of one character; NUL → NULL;
+ * - one-character fields (`action`, `side`, `instrument_class`, …): VARCHAR of one character; NUL → NULL.
+ *   The scan hands DuckDB the byte as an index into a 256-value ENUM whose values are the characters
+ *   (DuckDB's ENUM writer emits a dictionary-encoded string column); building the strings in SQL
+ *   (`chr()`) made DuckDB hash a string per row and cost about a quarter of the writer's CPU;
  * - fixed-width strings: VARCHAR; other integers keep their width and signedness;
  * - book levels are flattened as Databento's CSV does: `bid_px_00`, `ask_px_00`, `bid_sz_00`, ….
  */
@@ -40,18 +43,29 @@ export interface ColumnSpec {
 
 /** Bytes per row in the staging buffers (cstr columns are held as strings). */
 export const KIND_WIDTH: Record<ColumnKind, number> = {
-  u8: 1, i8: 1, char: 1, u16: 2, i16: 2, u32: 4, i32: 4, qty32: 4, u64: 8, i64: 8, px: 8, ts: 8, qty64: 8, cstr: 0,
+  u8: 1, i8: 1, char: 2, u16: 2, i16: 2, u32: 4, i32: 4, qty32: 4, u64: 8, i64: 8, px: 8, ts: 8, qty64: 8, cstr: 0,
 };
 
-/** The DuckDB type of each kind as the scan produces it. */
+/**
+ * The DuckDB type of each kind as the scan produces it. `CHAR_ENUM` is {@link CHARACTER_VALUES}: 256
+ * values, so DuckDB indexes it with a USMALLINT, which is why a char is staged in two bytes.
+ */
 export const KIND_SCAN_TYPE: Record<ColumnKind, string> = {
-  u8: "UTINYINT", i8: "TINYINT", char: "UTINYINT", u16: "USMALLINT", i16: "SMALLINT", u32: "UINTEGER", i32: "INTEGER",
+  u8: "UTINYINT", i8: "TINYINT", char: "CHAR_ENUM", u16: "USMALLINT", i16: "SMALLINT", u32: "UINTEGER", i32: "INTEGER",
   qty32: "INTEGER", u64: "UBIGINT", i64: "BIGINT", px: "DECIMAL(18,9)", ts: "TIMESTAMP_NS", qty64: "BIGINT", cstr: "VARCHAR",
 };
 
 export function isNullable(kind: ColumnKind): boolean {
-  return kind === "px" || kind === "ts" || kind === "qty64" || kind === "qty32";
+  return kind === "px" || kind === "ts" || kind === "qty64" || kind === "qty32" || kind === "char";
 }
+
+/**
+ * The values of the one-character columns' ENUM: value i is the character with code i (what SQL's
+ * `chr(i)` gives, so a byte above 0x7f reads as that Latin-1 character). Index 0 (NUL) is never
+ * used: the scan marks it NULL. Its value is the empty string because DuckDB's C API takes ENUM
+ * values as NUL-terminated strings.
+ */
+export const CHARACTER_VALUES: readonly string[] = Array.from({ length: 256 }, (_, i) => (i === 0 ? "" : String.fromCharCode(i)));
 
 /** The record header's columns: `ts_event` follows `ts_recv` (placed first when the record has one). */
 const HEADER: ColumnSpec[] = [
@@ -127,14 +141,6 @@ function levelColumns(field: Field): ColumnSpec[] {
     );
   }
   return out;
-}
-
-/** The SQL expression that turns the scanned column into the written one. */
-export function projection(column: ColumnSpec, table: string): string {
-  const name = quoteIdent(column.name);
-  const id = `${table}.${name}`;
-  if (column.kind === "char") return `CASE WHEN ${id} = 0 THEN NULL ELSE chr(${id}::INTEGER) END AS ${name}`;
-  return id;
 }
 
 export function quoteIdent(name: string): string {

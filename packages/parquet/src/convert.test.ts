@@ -15,7 +15,7 @@ import {
   type Mbp1Msg,
 } from "@nq/dbn";
 import { recordColumns } from "./columns.js";
-import { convertDbnToParquet, openParquetSession } from "./convert.js";
+import { convertDbnToParquet, openParquetSession, type ConvertResult } from "./convert.js";
 import { ParquetConvertError } from "./errors.js";
 import { HAVE_FIXTURES, listFixtureFiles, queryRows, rawDecimalSql, rawValueSql, recordValue, SKIP_REASON, tempDir, withDuckDb } from "./test-support.js";
 
@@ -106,17 +106,21 @@ if (!HAVE_FIXTURES) it.skip(SKIP_REASON, () => undefined);
 describe("Parquet layout and types", () => {
   it("writes DECIMAL(18,9) prices, TIMESTAMP(NANOS) timestamps, zstd pages and the scale in key-value metadata", async () => {
     const dir = scratch("types");
-    const input = mbp1File(dir, "q.dbn", [mbp1(101, ns("2024-03-05T15:00:00Z"), 1_234_500_000_000n, 2), { ...mbp1(101, ns("2024-03-05T15:00:01Z"), UNDEF_PRICE, 0, UNDEF_PRICE), levels: [{ bid_px: UNDEF_PRICE, ask_px: UNDEF_PRICE, bid_sz: 0, ask_sz: 0, bid_ct: 0, ask_ct: 0 }] }]);
+    const input = mbp1File(dir, "q.dbn", [mbp1(101, ns("2024-03-05T15:00:00Z"), 1_234_500_000_000n, 2), { ...mbp1(101, ns("2024-03-05T15:00:01Z"), UNDEF_PRICE, 0, UNDEF_PRICE), levels: [{ bid_px: UNDEF_PRICE, ask_px: UNDEF_PRICE, bid_sz: 0, ask_sz: 0, bid_ct: 0, ask_ct: 0 }] }, { ...mbp1(101, ns("2024-03-05T15:00:02Z"), 1_234_500_000_000n, 1), action: "\u00c9", side: "" }]);
     const { files } = await convertDbnToParquet({ input, outDir: join(dir, "out") });
-    expect(files.map((f) => [f.schema, f.tradeDate, f.rows])).toEqual([["mbp-1", "2024-03-05", 2]]);
+    expect(files.map((f) => [f.schema, f.tradeDate, f.rows])).toEqual([["mbp-1", "2024-03-05", 3]]);
     expect(files[0]!.path).toBe(join(dir, "out", "mbp-1", "trade_date=2024-03-05", "q.parquet"));
     await withDuckDb(async (db) => {
-      const schema = await queryRows(db, `SELECT name, type, logical_type::VARCHAR AS logical FROM parquet_schema('${files[0]!.path}')`);
+      const schema = await queryRows(db, `SELECT name, type, converted_type, logical_type::VARCHAR AS logical FROM parquet_schema('${files[0]!.path}')`);
       const byName = new Map(schema.map((r) => [r.name, r]));
       expect(byName.get("ts_recv")).toMatchObject({ type: "INT64" });
       expect(String(byName.get("ts_recv")!.logical)).toMatch(/TimestampType\(.*NANOS=NanoSeconds/);
       expect(String(byName.get("price")!.logical)).toMatch(/DecimalType\(scale=9, precision=18\)/);
       expect(byName.get("symbol")).toMatchObject({ type: "BYTE_ARRAY" });
+      // One-character fields are strings in the file, not the ENUM the scan hands DuckDB.
+      expect(byName.get("action")).toMatchObject({ type: "BYTE_ARRAY", converted_type: "UTF8" });
+      const described = await queryRows(db, `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM '${files[0]!.path}')`);
+      expect(described.find((r) => r.column_name === "side")?.column_type).toBe("VARCHAR");
       const codecs = await queryRows(db, `SELECT DISTINCT compression FROM parquet_metadata('${files[0]!.path}')`);
       expect(codecs.map((r) => r.compression)).toEqual(["ZSTD"]);
       const kv = await queryRows(db, `SELECT decode(key) AS k, decode(value) AS v FROM parquet_kv_metadata('${files[0]!.path}')`);
@@ -125,7 +129,66 @@ describe("Parquet layout and types", () => {
       const rows = await queryRows(db, `SELECT price::VARCHAR AS price, typeof(ts_recv) AS t, epoch_ns(ts_recv)::VARCHAR AS ts, symbol, canonical_symbol, action, trade_date::VARCHAR AS d FROM '${files[0]!.path}' ORDER BY ts_recv`);
       expect(rows[0]).toEqual({ price: "1234.500000000", t: "TIMESTAMP_NS", ts: String(ns("2024-03-05T15:00:00Z")), symbol: "NQH4 C18000", canonical_symbol: "NQH4 C18000", action: "T", d: "2024-03-05" });
       expect(rows[1]!.price).toBeNull();
+      // A byte above 0x7f reads as SQL's chr() of it; NUL reads as NULL.
+      const chars = await queryRows(db, `SELECT action, side FROM '${files[0]!.path}' ORDER BY ts_recv`);
+      expect(chars).toEqual([{ action: "T", side: "B" }, { action: "T", side: "B" }, { action: "É", side: null }]);
     });
+  });
+});
+
+describe("values Parquet's types cannot hold", () => {
+  const start = ns("2024-03-05T15:00:00Z");
+  it("a price of 1e9 or more (either sign) is refused, naming the column; just under 1e9 converts exactly", async () => {
+    const dir = scratch("range");
+    const justUnder = 999_999_999_999_999_999n;
+    const atPrice = (ts: bigint, price: bigint): Mbp1Msg => ({ ...mbp1(101, ts, price, 1), levels: [{ bid_px: price, ask_px: price, bid_sz: 1, ask_sz: 1, bid_ct: 1, ask_ct: 1 }] });
+    const ok = await convertDbnToParquet({ input: mbp1File(dir, "ok.dbn", [atPrice(start, justUnder), atPrice(start + 1n, -justUnder)]), outDir: join(dir, "ok") });
+    await withDuckDb(async (db) => {
+      const rows = await queryRows(db, `SELECT price::VARCHAR AS p FROM '${ok.files[0]!.path}' ORDER BY ts_recv`);
+      expect(rows.map((r) => r.p)).toEqual(["999999999.999999999", "-999999999.999999999"]);
+    });
+    for (const [name, record] of [
+      ["price 1e9", mbp1(101, start, 1_000_000_000_000_000_000n, 1, 1n)],
+      ["bid -1e9", mbp1(101, start, 1n, 1, -1_000_000_000_000_000_000n)],
+    ] as const) {
+      const out = join(dir, name);
+      const error = await convertDbnToParquet({ input: mbp1File(dir, `${name}.dbn`, [mbp1(101, start - 5n, 1n, 1), record]), outDir: out }).catch((e: unknown) => e);
+      expect(error, name).toBeInstanceOf(ParquetConvertError);
+      expect(error, name).toMatchObject({ code: "out_of_range", message: expect.stringMatching(/column (price|bid_px_00): price -?1000000000000000000 \(1e-9 units\) does not fit DECIMAL\(18,9\)/) });
+      expect(parquetFiles(out), name).toEqual([]);
+    }
+  });
+
+  it("a timestamp past 2262-04-11 (int64 nanoseconds) is refused, naming the column", async () => {
+    const dir = scratch("ts-range");
+    const out = join(dir, "out");
+    const late = 2n ** 63n + 5000n;
+    const error = await convertDbnToParquet({ input: mbp1File(dir, "late.dbn", [mbp1(101, start, 1n, 1), mbp1(101, late, 1n, 1)]), outDir: out }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "out_of_range", message: expect.stringMatching(/column ts_recv: timestamp 9223372036854780808 ns is beyond 2262-04-11/) });
+    expect(parquetFiles(out)).toEqual([]);
+  });
+});
+
+describe("dictionary encoding", () => {
+  it("dictionarySizeLimit decides which columns get a dictionary, counted in distinct values per row group", async () => {
+    const dir = scratch("dictionary");
+    const start = ns("2024-03-05T15:00:00Z");
+    // 40 instruments, 300 distinct prices.
+    const records = Array.from({ length: 3000 }, (_, i) => mbp1(101 + (i % 40), start + BigInt(i) * 1_000_000n, 18_000_000_000_000n + BigInt(i % 300) * 250_000_000n, 1));
+    const input = mbp1File(dir, "d.dbn", records);
+    const encodings = async (limit: number | undefined) => {
+      const out = join(dir, `out-${limit}`);
+      const { files } = await convertDbnToParquet({ input, outDir: out, ...(limit === undefined ? {} : { dictionarySizeLimit: limit }) });
+      return withDuckDb(async (db) => {
+        const rows = await queryRows(db, `SELECT path_in_schema AS c, encodings::VARCHAR AS e FROM parquet_metadata('${files[0]!.path}') WHERE path_in_schema IN ('instrument_id', 'price')`);
+        return Object.fromEntries(rows.map((r) => [r.c, String(r.e).includes("DICTIONARY")]));
+      });
+    };
+    expect(await encodings(100)).toEqual({ instrument_id: true, price: false });
+    expect(await encodings(10)).toEqual({ instrument_id: false, price: false });
+    expect(await encodings(undefined)).toEqual({ instrument_id: true, price: true });
+    await expect(convertDbnToParquet({ input, outDir: join(dir, "bad"), dictionarySizeLimit: 0 })).rejects.toThrow(/dictionarySizeLimit: expected an integer/);
+    expect(parquetFiles(join(dir, "bad"))).toEqual([]);
   });
 });
 
@@ -138,6 +201,29 @@ describe("nulls across DuckDB chunks", () => {
     await withDuckDb(async (db) => {
       const [row] = await queryRows(db, `SELECT count(*)::INTEGER AS n, count(price)::INTEGER AS priced, count(*) FILTER (WHERE price IS NULL AND epoch_ns(ts_recv) - ${start} >= 2048)::INTEGER AS late_nulls FROM '${files[0]!.path}'`);
       expect(row).toEqual({ n: 7000, priced: 7000 - 1024, late_nulls: 0 });
+    });
+  });
+
+  it("sparse nulls, NUL characters and unmapped instruments anywhere (chunk edges, rows staged past a chunk): null exactly there", async () => {
+    const dir = scratch("sparse-nulls");
+    const start = ns("2024-03-05T15:00:00Z");
+    const at = (...rows: number[]) => new Set(rows);
+    const nullPrice = at(0, 2047, 2048, 4095, 5000, 6143, 9001, 19_999);
+    const nulSide = at(1, 2049, 3000, 8191, 8192, 15_000);
+    const unmapped = at(2, 2046, 4096, 7777, 12_288, 19_998);
+    const records = Array.from({ length: 20_000 }, (_, i) => ({
+      ...mbp1(unmapped.has(i) ? 999 : 101, start + BigInt(i), 5_000_000_000n, 1),
+      ...(nullPrice.has(i) ? { price: UNDEF_PRICE } : {}),
+      side: nulSide.has(i) ? "" : "B",
+    }));
+    const { files } = await convertDbnToParquet({ input: mbp1File(dir, "sparse.dbn", records), outDir: join(dir, "out") });
+    await withDuckDb(async (db) => {
+      const where = async (condition: string) =>
+        (await queryRows(db, `SELECT (epoch_ns(ts_recv) - ${start})::INTEGER AS i FROM '${files[0]!.path}' WHERE ${condition} ORDER BY i`)).map((r) => r.i);
+      expect(await where("price IS NULL")).toEqual([...nullPrice]);
+      expect(await where("side IS NULL")).toEqual([...nulSide]);
+      expect(await where("symbol IS NULL")).toEqual([...unmapped]);
+      expect(await where("canonical_symbol IS NULL")).toEqual([...unmapped]);
     });
   });
 });
@@ -333,7 +419,7 @@ describe("a session: many files through one DuckDB instance, as a backfill conve
     }
     await expect(session.convert({ input: inputs[0]!, outDir: join(dir, "x") })).rejects.toThrow(/closed/);
 
-    const alone = [];
+    const alone: ConvertResult[] = [];
     for (const input of inputs) alone.push(await convertDbnToParquet({ input, outDir: join(dir, "alone") }));
     const strip = (r: (typeof alone)[number]) => ({ ...r, files: r.files.map(({ path: _path, ...f }) => f) });
     expect(inSession.map(strip)).toEqual(alone.map(strip));

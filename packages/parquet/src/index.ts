@@ -8,6 +8,7 @@ export {
   convertDbnToParquet,
   openParquetSession,
   DEFAULT_COMPRESSION_LEVEL,
+  DEFAULT_DICTIONARY_SIZE_LIMIT,
   DEFAULT_ROW_GROUP_ROWS,
   PARQUET_KV_METADATA,
   type ConvertOptions,
