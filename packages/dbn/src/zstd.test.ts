@@ -411,3 +411,53 @@ describe("real files decode identically with both backends", () => {
     }
   });
 });
+
+describe("content checksums", () => {
+  const ZSTD_CLI = "/usr/bin/zstd";
+  // Incompressible bytes: zstd stores them in raw blocks, so a flipped byte still decodes — to
+  // different bytes. Only the frame's checksum can tell.
+  const noise = Uint8Array.from({ length: 300_000 }, (_, i) => (Math.imul(i ^ (i >>> 7), 2654435761) >>> 19) & 0xff);
+  const compress = (flags: string[]) => new Uint8Array(execFileSync(ZSTD_CLI, ["-q", "-c", "-1", ...flags], { input: noise }));
+  const damaged = (zst: Uint8Array) => {
+    const copy = zst.slice();
+    copy[Math.floor(copy.length / 2)]! ^= 0x10;
+    return copy;
+  };
+  const streamed = (bytes: Uint8Array, backend: ZstdBackend, size: number) => {
+    const decoder = new ZstdStreamDecoder({ backend });
+    const out: Uint8Array[] = [];
+    for (let at = 0; at < bytes.length; at += size) out.push(...decoder.push(bytes.subarray(at, at + size), at + size >= bytes.length));
+    return Buffer.concat(out);
+  };
+
+  it.skipIf(!existsSync(ZSTD_CLI))(`a damaged frame that still decodes is refused by its checksum, by every backend, whatever the chunking (needs ${ZSTD_CLI})`, () => {
+    const zst = compress(["--check"]);
+    expect(zst[4]! & 0x04).toBe(0x04); // the frame says it carries a checksum
+    const bad = damaged(zst);
+    for (const backend of BACKENDS) {
+      expect(Buffer.from(zstdDecompress(zst, backend)).equals(Buffer.from(noise)), backend.name).toBe(true);
+      for (const decode of [() => zstdDecompress(bad, backend), () => streamed(bad, backend, 1), () => streamed(bad, backend, 4093)]) {
+        let error: unknown;
+        try {
+          decode();
+        } catch (e) {
+          error = e;
+        }
+        expect(error, backend.name).toBeInstanceOf(DbnDecodeError);
+        expect((error as DbnDecodeError).code, backend.name).toBe("corrupt_zstd");
+        expect((error as DbnDecodeError).message, backend.name).toMatch(/checksum/);
+      }
+    }
+    // fzstd's message names both values and where the frame ends.
+    expect(() => zstdDecompress(bad, FZSTD_BACKEND)).toThrow(/content checksum is 0x[0-9a-f]{8} but its 300000 decoded bytes hash to 0x[0-9a-f]{8} \(the file is damaged\)/);
+  });
+
+  it.skipIf(!existsSync(ZSTD_CLI))(`without a checksum the same damage goes unseen (what the flag buys) (needs ${ZSTD_CLI})`, () => {
+    const bad = damaged(compress(["--no-check"]));
+    for (const backend of BACKENDS) {
+      const out = zstdDecompress(bad, backend);
+      expect(out.length, backend.name).toBe(noise.length);
+      expect(Buffer.from(out).equals(Buffer.from(noise)), backend.name).toBe(false);
+    }
+  });
+});

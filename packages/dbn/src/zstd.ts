@@ -4,6 +4,7 @@ import type { Transform } from "node:stream";
 import { Decompress } from "fzstd";
 import { DbnDecodeError } from "./errors.js";
 import { MAX_ZSTD_BLOCK, MAX_ZSTD_WINDOW, ZstdFrameWalker, type ZstdFrameHeader, type ZstdUnit } from "./zstd-frames.js";
+import { Xxh64 } from "./xxh64.js";
 
 /** True when `bytes` starts with a zstd frame or a zstd skippable frame. */
 export function isZstd(bytes: Uint8Array): boolean {
@@ -54,8 +55,9 @@ export interface ZstdOptions {
 
 /**
  * Pure-JS fzstd: installs everywhere. One-shot decompression also goes through the bounded
- * streaming decoder, which checks frame headers and rejects a stream cut inside a frame,
- * checksum included (fzstd's own one-shot `decompress` does neither).
+ * streaming decoder, which checks frame headers, rejects a stream cut inside a frame (checksum
+ * included) and verifies each frame's content checksum (fzstd does none of these itself; libzstd
+ * verifies checksums on its own).
  */
 export const FZSTD_BACKEND: ZstdBackend = {
   name: "fzstd",
@@ -206,6 +208,8 @@ export const FZSTD_FRAME_FACTOR = 8;
 /** Tracks one frame's output against its declared content size. */
 class FrameCount {
   produced = 0;
+  /** fzstd path: the frame's content hash when it carries a checksum (libzstd checks its own). */
+  hash: Xxh64 | null = null;
   constructor(readonly header: ZstdFrameHeader) {}
   add(length: number, offset: number): void {
     this.produced += length;
@@ -309,11 +313,13 @@ export class ZstdStreamDecoder {
       this.out = [];
       for (const piece of out) {
         this.count!.add(piece.length, unit.offset);
+        this.count!.hash?.update(piece);
         this.produced += piece.length;
         yield piece;
       }
       if (unit.kind === "end") {
         this.count!.end(unit.offset);
+        verifyChecksum(this.count!, unit);
         this.count = null;
       }
     }
@@ -446,6 +452,7 @@ export class ZstdStreamDecoder {
     if (unit.kind === "frame") {
       this.charge(unit, FZSTD_FRAME_FACTOR * unit.header.windowSize, unit.header.windowSize);
       this.count = new FrameCount(unit.header);
+      if (unit.header.checksum) this.count.hash = new Xxh64();
       this.inner = new Decompress((piece) => {
         if (piece.length > 0) this.out.push(piece);
       });
@@ -460,6 +467,24 @@ export class ZstdStreamDecoder {
       this.inner!.push(new Uint8Array(0), true);
       this.inner = null;
     }
+  }
+}
+
+/**
+ * A frame's content checksum is the low 32 bits of the XXH64 of its content, little-endian, in the
+ * 4 bytes after its last block (the `end` unit's bytes). A mismatch means the decoded bytes are not
+ * the ones compressed: a damaged file whose damage still decodes.
+ */
+function verifyChecksum(count: FrameCount, end: ZstdUnit): void {
+  if (!count.hash || end.bytes.length !== 4) return;
+  const stored = (end.bytes[0]! | (end.bytes[1]! << 8) | (end.bytes[2]! << 16) | (end.bytes[3]! << 24)) >>> 0;
+  const actual = count.hash.digest()[1];
+  if (actual !== stored) {
+    throw new DbnDecodeError(
+      "corrupt_zstd",
+      end.offset,
+      `corrupt zstd data: the frame's content checksum is 0x${stored.toString(16).padStart(8, "0")} but its ${count.produced} decoded bytes hash to 0x${actual.toString(16).padStart(8, "0")} (the file is damaged)`,
+    );
   }
 }
 
