@@ -24,6 +24,7 @@
  * time-zone data; no time-zone library is needed for a few fixed wall-clock times a day.
  */
 import { CME_EQUITY_CLOSURES, CME_EQUITY_EARLY_CLOSES, CME_EQUITY_HALTS } from "./cme-holidays.js";
+import { ZoneClock, type ZoneWallClock } from "./zone-clock.js";
 
 const CHICAGO = "America/Chicago";
 const SESSION_OPEN_MINUTE = 17 * 60;
@@ -351,56 +352,11 @@ class TradingDays {
   }
 }
 
-// ---- Chicago wall-clock time through Intl ----
+// ---- Chicago wall-clock time ----
 
-const chicagoFormat = new Intl.DateTimeFormat("en-US", {
-  timeZone: CHICAGO,
-  hourCycle: "h23",
-  year: "numeric",
-  month: "2-digit",
-  day: "2-digit",
-  hour: "2-digit",
-  minute: "2-digit",
-  second: "2-digit",
-});
-
-interface WallClock {
-  /** YYYY-MM-DD in Chicago. */
-  date: string;
-  minuteOfDay: number;
-  /** The wall-clock reading written as if it were UTC: its distance from the instant is the zone offset. */
-  wallMs: number;
-}
-
-function chicagoWallClock(instant: Date): WallClock {
-  const parts: Record<string, number> = {};
-  for (const part of chicagoFormat.formatToParts(instant)) {
-    if (part.type !== "literal") parts[part.type] = Number(part.value);
-  }
-  const { year = 0, month = 1, day = 1, hour = 0, minute = 0, second = 0 } = parts;
-  return {
-    date: `${String(year).padStart(4, "0")}-${pad2(month)}-${pad2(day)}`,
-    minuteOfDay: hour * 60 + minute,
-    wallMs: Date.UTC(year, month - 1, day, hour, minute, second) + instant.getUTCMilliseconds(),
-  };
-}
-
-function offsetMsAt(instantMs: number): number {
-  return chicagoWallClock(new Date(instantMs)).wallMs - instantMs;
-}
-
-/**
- * The instant at which Chicago clocks read `minuteOfDay` on `date`. The zone offset is looked up at a
- * first guess and then at the answer, which settles it on both sides of a DST change (the changes happen
- * at 02:00, far from the 16:00 and 17:00 this is asked about).
- */
-function chicagoInstant(date: string, minuteOfDay: number): Date {
-  const [year, month, day] = date.split("-").map(Number) as [number, number, number];
-  const wallMs = Date.UTC(year, month - 1, day, Math.floor(minuteOfDay / 60), minuteOfDay % 60);
-  let instantMs = wallMs - offsetMsAt(wallMs);
-  instantMs = wallMs - offsetMsAt(instantMs);
-  return new Date(instantMs);
-}
+const CHICAGO_CLOCK = new ZoneClock(CHICAGO);
+const chicagoWallClock = (instant: Date): ZoneWallClock => CHICAGO_CLOCK.at(instant);
+const chicagoInstant = (date: string, minuteOfDay: number): Date => CHICAGO_CLOCK.instantAt(date, minuteOfDay);
 
 // ---- Calendar dates as YYYY-MM-DD strings ----
 
@@ -433,8 +389,4 @@ function assertValidDate(value: Date): void {
 
 function isStringList(value: GlobexCalendar | readonly string[]): value is readonly string[] {
   return Array.isArray(value);
-}
-
-function pad2(n: number): string {
-  return String(n).padStart(2, "0");
 }

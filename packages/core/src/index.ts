@@ -21,6 +21,8 @@ export type {
   UnderlyingSummary,
 } from "./contract.js";
 
+export { ZoneClock, type ZoneWallClock } from "./zone-clock.js";
+
 export {
   chicagoDate,
   CME_EQUITY_FULL_CLOSURES,
