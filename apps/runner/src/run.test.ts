@@ -143,4 +143,25 @@ describe("runProfile", () => {
     expect(replay.summary.policy).toBe("strict");
     expect(replay.summary.chain!.metadata.warnings[0]).toMatch(/^SAMPLE DATA \(generated, not market data\) from .*out\/nq-sample-sample-20261120T210000Z\.chain\.json/);
   });
+
+  it("tries the sources given in `sources`, in that order, instead of the profile's priority (as watch narrows a window); unknown names refused", async () => {
+    const dir = workspace();
+    const profilePath = writeProfile(dir, {
+      data_source_priority: ["empty", "sample", "other"],
+      data_sources: { empty: { plugin: "@nq/source-saved", config: { dir: "nothing-here" } }, sample: savedSample, other: savedSample },
+    });
+    const narrowed = await runProfile({ profilePath, env: {}, sources: ["other", "sample"] });
+    expect(narrowed.summary.attempts.map((a) => [a.source, a.outcome])).toEqual([["other", "success"], ["sample", "skipped"]]);
+    expect(narrowed.summary.source).toBe("other");
+    expect(narrowed.summary.policy).not.toBe("strict");
+    // The profile's own first choice is not asked at all, and nothing is written beside the profile.
+    const inOrder = await runProfile({ profilePath, env: {}, sources: ["empty", "sample"] });
+    expect(inOrder.summary.attempts.map((a) => [a.source, a.outcome])).toEqual([["empty", "failed"], ["sample", "success"]]);
+    expect(readdirSync(dir).filter((name) => name.endsWith(".json"))).toEqual(["profile.json"]);
+    for (const sources of [["sample", "ghost"], []]) {
+      const error = await runProfile({ profilePath, env: {}, sources }).catch((e: unknown) => e);
+      expect(error, JSON.stringify(sources)).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toMatch(sources.length ? /no such source in .*profile\.json: ghost \(known: empty, sample, other\)/ : /expected at least one/);
+    }
+  });
 });

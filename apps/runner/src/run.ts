@@ -37,6 +37,12 @@ export interface RunnerOptions {
   outDir?: string;
   /** Use only this source (by its key in `data_sources`). */
   forceSource?: string;
+  /**
+   * Try these sources, in this order, instead of the profile's `data_source_priority` (keys of
+   * `data_sources`; disabled ones are still skipped; the profile's fallback policy applies). How `watch`
+   * runs a schedule window's sources. `forceSource` wins over it.
+   */
+  sources?: readonly string[];
   /** false: do not read or write the cache (`--no-cache`). */
   useCache?: boolean;
   /** true: ignore cached entries, fetch fresh, and update the cache (`--refresh`). */
@@ -87,7 +93,7 @@ export async function runProfile(options: RunnerOptions): Promise<RunnerOutcome>
   });
   const { profile } = loaded;
   const liveSources = new Set<Source>();
-  const entries = (await buildRegistryEntries(loaded, options.forceSource)).map((entry) => trackSources(entry, liveSources));
+  const entries = (await buildRegistryEntries(loaded, options.forceSource, options.sources)).map((entry) => trackSources(entry, liveSources));
   const request = toChainRequest(profile, options.request);
   const outDir = options.outDir ? resolve(cwd, options.outDir) : resolve(loaded.baseDir, profile.output.dir);
   // Everything about the configuration is known to be right: from here on, nothing is a usage error.
@@ -233,9 +239,20 @@ function trackSources(entry: RegistryEntry, live: Set<Source>): RegistryEntry {
  * Imports and validates every enabled source in priority order. A disabled source, or one whose
  * `${VARIABLE}`s are not set, becomes a skip with that reason; a missing plugin or a wrong field is fatal.
  */
-async function buildRegistryEntries(loaded: LoadedProfile, forceSource: string | undefined): Promise<RegistryEntry[]> {
+async function buildRegistryEntries(loaded: LoadedProfile, forceSource: string | undefined, sources: readonly string[] | undefined): Promise<RegistryEntry[]> {
   const { profile } = loaded;
-  let names = profile.data_source_priority;
+  let names: readonly string[] = profile.data_source_priority;
+  if (forceSource === undefined && sources !== undefined) {
+    const unknown = sources.filter((name) => !(name in profile.data_sources));
+    if (sources.length === 0 || unknown.length > 0) {
+      throw new ConfigError(
+        "config",
+        `sources ${JSON.stringify(sources)}: ${sources.length === 0 ? "expected at least one" : `no such source in ${loaded.path}: ${unknown.join(", ")}`} (known: ${Object.keys(profile.data_sources).join(", ")})`,
+        { path: "data_sources" },
+      );
+    }
+    names = sources;
+  }
   if (forceSource !== undefined) {
     if (!(forceSource in profile.data_sources)) {
       throw new ConfigError("config", `--source ${forceSource}: no such source in ${loaded.path} (known: ${Object.keys(profile.data_sources).join(", ")})`, {

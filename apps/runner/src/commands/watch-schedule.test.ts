@@ -88,7 +88,7 @@ describe("watch schedule: runs", () => {
     expect(records[0]).toMatchObject({ window: "databento 08:30–15:15 trading", sources: ["databento"], ok: true, exitCode: 0 });
     expect(records[2]).toMatchObject({ window: "barchart otherwise", sources: ["barchart"] });
     expect(existsSync(records[0]!.outputs!.json)).toBe(true);
-    // The history index has the same lines; the narrowed copy of the profile is gone.
+    // The history index has the same lines; narrowing wrote nothing beside the profile.
     expect(readHistory(dir).map((r) => r.source)).toEqual(["databento", "databento", "barchart", "barchart"]);
     expect(readdirSync(dir).filter((name) => name.includes(".watch-"))).toEqual([]);
 

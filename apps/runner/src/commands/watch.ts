@@ -6,9 +6,8 @@
  * reconnect, until Ctrl-C or `--duration`. Each write prints records/s, lag (ts_recv → now) and reconnects;
  * `<stem>.status.json` beside the chain carries the same figures.
  */
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { appendFile, mkdir } from "node:fs/promises";
-import { basename, dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import {
   ConfigError,
@@ -254,7 +253,6 @@ export async function runScheduledWatch(options: ScheduledWatchOptions): Promise
   const capMs = options.maxBackoffMs ?? (section.max_backoff_seconds !== undefined ? section.max_backoff_seconds * 1000 : DEFAULT_MAX_BACKOFF_MS);
   const outDir = options.outDir ? resolve(cwd, options.outDir) : resolve(loaded.baseDir, profile.output.dir);
   const history = resolve(outDir, "watch-history.jsonl");
-  const rawProfile = JSON.parse(readFileSync(loaded.path, "utf8")) as Record<string, unknown>;
   const stop = options.signal;
   const summary: ScheduledWatchSummary = { runs: 0, failedRuns: 0, skippedTicks: 0, stoppedBy: "signal", history, schedule: ticker.description };
   let failures = 0;
@@ -289,7 +287,7 @@ export async function runScheduledWatch(options: ScheduledWatchOptions): Promise
         ...(options.runSignal ? { signal: options.runSignal } : {}),
         ...(options.onLog ? { onLog: options.onLog } : {}),
         now: () => clock.now(),
-      }, { sources, force: options.source, priority: profile.data_source_priority, rawProfile, path: loaded.path });
+      }, { sources, force: options.source, priority: profile.data_source_priority });
       exitCode = outcome.exitCode;
     } catch (caught) {
       error = caught instanceof Error ? caught.message : String(caught);
@@ -351,31 +349,15 @@ export async function runScheduledWatch(options: ScheduledWatchOptions): Promise
   return summary;
 }
 
-/**
- * One run with the priority list narrowed to `sources`: the profile as it is when nothing is narrowed; else a
- * copy of the profile's own JSON (placeholders unexpanded, so no secret is written) beside it, so its relative
- * paths and .env resolve the same, removed right after the run.
- */
+/** One run with the priority list narrowed to `sources` (nothing narrowed when they are the profile's own list). */
 async function runNarrowed(
   run: (options: RunnerOptions) => Promise<RunnerOutcome>,
   base: RunnerOptions,
-  narrow: { sources: string[]; force: string | undefined; priority: readonly string[]; rawProfile: Record<string, unknown>; path: string },
+  narrow: { sources: string[]; force: string | undefined; priority: readonly string[] },
 ): Promise<RunnerOutcome> {
   if (narrow.force !== undefined) return run({ ...base, forceSource: narrow.force });
   if (narrow.sources.length === narrow.priority.length && narrow.sources.every((name, i) => narrow.priority[i] === name)) return run(base);
-  const derived = resolve(dirname(narrow.path), `.${basename(narrow.path, ".json")}.watch-${process.pid}.json`);
-  try {
-    writeFileSync(derived, JSON.stringify({ ...narrow.rawProfile, data_source_priority: narrow.sources }), { mode: 0o600 });
-  } catch (error) {
-    // A read-only profile folder: one source can still be run alone.
-    if (narrow.sources.length === 1) return run({ ...base, forceSource: narrow.sources[0]! });
-    throw error;
-  }
-  try {
-    return await run({ ...base, profilePath: derived });
-  } finally {
-    rmSync(derived, { force: true });
-  }
+  return run({ ...base, sources: narrow.sources });
 }
 
 /** The heartbeat: one line per run on stderr. */
