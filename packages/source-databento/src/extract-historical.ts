@@ -19,6 +19,7 @@ import { decodeInto } from "./dbn-stream.js";
 import type { HistoricalClient, RangeQuery, SType } from "./historical/client.js";
 import { isNqOption, selectInstruments } from "./instrument-selection.js";
 import type { ChainQuery } from "./query.js";
+import { resolveSeriesParents } from "./series-parents.js";
 
 /** Databento accepts at most 2,000 symbols per request. */
 const MAX_SYMBOLS_PER_REQUEST = 2000;
@@ -67,7 +68,10 @@ export async function extractFromHistorical(query: ChainQuery, deps: HistoricalD
 
   const definitionWindow = windows.definition;
   if (!definitionWindow) throw new NoDataError(source, `${query.dataset} has no instrument definitions up to ${asOf.toISOString()}`);
-  const parents = [...query.parentSymbols, ...(await discoverParents(query, definitionWindow, deps, signal))];
+  const parents = [
+    ...query.parentSymbols,
+    ...(await resolveSeriesParents(client, { dataset: query.dataset, candidates: query.candidateParents, day: definitionWindow.start }, log, signal)),
+  ];
   const wants = (schema: ChainSchema) => query.schemas.includes(schema as never);
 
   // ---- the plan, priced before anything is bought ----
@@ -204,25 +208,3 @@ function byId(ids: number[]): { symbols: string[]; stypeIn: SType }[] {
   return out;
 }
 
-/** The NQ series parents (weeklies, end-of-month) that exist on the day, found through free symbology. */
-async function discoverParents(query: ChainQuery, window: TimeWindow, deps: HistoricalDeps, signal: AbortSignal): Promise<string[]> {
-  if (query.candidateParents.length === 0) return [];
-  const startDate = window.start.toISOString().slice(0, 10);
-  const endDate = new Date(window.start.getTime() + 86_400_000).toISOString().slice(0, 10);
-  try {
-    const resolution = await deps.client.resolveSymbology(
-      { dataset: query.dataset, symbols: query.candidateParents, stypeIn: "parent", stypeOut: "instrument_id", startDate, endDate },
-      signal,
-    );
-    const found = query.candidateParents.filter((parent) => (resolution.result[parent]?.length ?? 0) > 0);
-    deps.log.info(`series parents found on ${startDate}: ${found.join(", ") || "none"}`);
-    return found;
-  } catch (error) {
-    // Discovery is a convenience: the configured parents still make a chain.
-    if ((error as { kind?: string }).kind === "invalid_request") {
-      deps.log.info(`no series parents resolved on ${startDate}`);
-      return [];
-    }
-    throw error;
-  }
-}

@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LOCAL_LIVE_API_KEY, startLocalLiveGateway } from "@nq/source-databento/test-server";
+import { LOCAL_LIVE_API_KEY, startLocalDatabentoServer, startLocalLiveGateway } from "@nq/source-databento/test-server";
 import { afterAll, describe, expect, it } from "vitest";
 import { runWatch, type WatchUpdate } from "./watch.js";
 
@@ -17,6 +17,8 @@ describe("watch --live", () => {
   it("writes the chain after the replay, keeps it updating, and survives a dropped connection", async () => {
     const speed = 600;
     const gateway = await startLocalLiveGateway({ speed, contracts: 60, faults: [{ kind: "drop", afterRecords: 150, afterReplay: true, midRecord: true }] });
+    // Where the source looks up the NQ weekly and end-of-month parents before it subscribes.
+    const historical = await startLocalDatabentoServer({ contracts: 60, apiKeys: [LOCAL_LIVE_API_KEY], fixturesDir: null });
     try {
       const profile = join(dir, "live.json");
       writeFileSync(
@@ -29,7 +31,7 @@ describe("watch --live", () => {
             databento: {
               enabled: true,
               plugin: "@nq/source-databento",
-              config: { api_key: "${DATABENTO_API_KEY}", live_gateway: `${gateway.host}:${gateway.port}`, schemas: ["statistics", "trades", "mbp-1"], sample: true, live_heartbeat_interval_s: 1 },
+              config: { api_key: "${DATABENTO_API_KEY}", live_gateway: `${gateway.host}:${gateway.port}`, base_url: historical.url, schemas: ["statistics", "trades", "mbp-1"], sample: true, live_heartbeat_interval_s: 1 },
             },
           },
           request: { product: "NQ", max_expirations: 3 },
@@ -60,6 +62,9 @@ describe("watch --live", () => {
       expect(written.metadata).toMatchObject({ source: "databento", sample: true });
       expect(Date.parse(written.metadata.asOf)).toBe(asOfs.at(-1));
       expect(written.contracts.length).toBe(updates.at(-1)!.contracts);
+      // The weekly and end-of-month parents were looked up (once) and subscribed besides NQ.OPT.
+      expect(gateway.connections[0]!.subscriptions.find((sub) => sub.schema === "definition")!.symbols.length).toBeGreaterThan(1);
+      expect(historical.requests.filter((r) => r.path === "/v0/symbology.resolve")).toHaveLength(1);
       const status = JSON.parse(readFileSync(summary.files!.status, "utf8")) as { stats: { reconnects: number; recordsPerSecond: number; lagMs: number } };
       expect(status.stats.reconnects).toBe(1);
       // The lag is in the gateway's clock, which runs `speed`× real time: 2 s of real stall on a loaded machine
@@ -70,6 +75,7 @@ describe("watch --live", () => {
       expect(summary.files!.json).toMatch(/nq-databento-sample-live\.chain\.json$/);
     } finally {
       await gateway.close();
+      await historical.close();
     }
   });
 });

@@ -35,6 +35,13 @@ export interface LiveChainOptions {
   now?: () => Date;
   /** The data is generated: label the snapshots SAMPLE DATA. */
   sample?: boolean;
+  /**
+   * Called once by `start()`, before subscribing: more option parents for the session opening at
+   * `sessionOpen` (the NQ weekly and end-of-month product codes that exist; `createLiveChain` looks them
+   * up with the Historical API's free symbology). When it fails, the chain goes on with `parents` and
+   * every snapshot is incomplete, saying which options are missing and why.
+   */
+  discoverParents?: (sessionOpen: Date, signal: AbortSignal) => Promise<string[]>;
 }
 
 export interface LiveChainStats {
@@ -60,7 +67,12 @@ export class LiveChain {
   readonly records: ChainRecords;
   private readonly window: FoldWindow = { asOfNs: NEVER, sessionOpenNs: 0n };
   private sessionCloseNs = NEVER;
-  private readonly parents: string[];
+  private parents: string[];
+  private readonly discoverParents: ((sessionOpen: Date, signal: AbortSignal) => Promise<string[]>) | undefined;
+  /** Aborted by `close()`: ends a discovery still waiting on the Historical API. */
+  private readonly closing = new AbortController();
+  /** Why the series parents are missing, when their discovery failed. */
+  private discoveryFailure: string | null = null;
   private readonly schemas: MarketSchema[];
   private readonly quoteSchema: QuoteSchema | null;
   private readonly underlyingPrices: boolean;
@@ -83,7 +95,13 @@ export class LiveChain {
     this.underlyingPrices = options.underlyingPrices ?? true;
     this.now = options.now ?? (() => new Date());
     this.sample = options.sample ?? false;
+    this.discoverParents = options.discoverParents;
     this.records = new ChainRecords(this.window);
+  }
+
+  /** The option parents subscribed (after `start()`, the discovered series parents too). */
+  get optionParents(): readonly string[] {
+    return this.parents;
   }
 
   /** The subscriptions for `now`: what `start()` sends (exposed for tests and for custom clients). */
@@ -106,6 +124,13 @@ export class LiveChain {
     const now = this.now();
     const session = cmeSessionFor(now);
     this.setSession(BigInt(session.opensAt.getTime()) * NS_PER_MS, BigInt(session.closesAt.getTime()) * NS_PER_MS);
+    if (this.discoverParents) {
+      try {
+        this.parents = [...new Set([...this.parents, ...(await this.discoverParents(session.opensAt, this.closing.signal))])];
+      } catch (error) {
+        this.discoveryFailure = `the NQ weekly and end-of-month options are missing: their product codes could not be looked up (${error instanceof Error ? error.message : String(error)}); only ${this.parents.join(", ")} was subscribed`;
+      }
+    }
     const subs = this.subscriptions(now);
     for (const sub of subs) this.client.subscribe(sub);
     this.replaysExpected = subs.length;
@@ -176,6 +201,7 @@ export class LiveChain {
     const options = [...this.records.definitions.values()].filter(isNqOption);
     const selected = selectInstruments(options, filters, asOf);
     const incompleteReasons: string[] = [];
+    if (this.discoveryFailure) incompleteReasons.push(this.discoveryFailure);
     if (!this.replayDone) incompleteReasons.push("the Live replay from the session's open has not completed yet");
     if (this.client.reconnecting) incompleteReasons.push("the Live connection dropped; the gap is being refilled from the last record seen");
     return {
@@ -253,6 +279,7 @@ export class LiveChain {
   }
 
   async close(): Promise<void> {
+    this.closing.abort();
     await this.client.close();
     await this.done().catch(() => undefined);
   }

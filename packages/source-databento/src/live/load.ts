@@ -8,8 +8,14 @@ import type { ResolvedConfig } from "../config.js";
 import type { ChainQuery } from "../query.js";
 import { LiveChain } from "./chain.js";
 import { LiveClient } from "./client.js";
+import { HistoricalClient } from "../historical/client.js";
+import { resolveSeriesParents } from "../series-parents.js";
 
-/** A LiveClient and LiveChain for this source's config (the runner's watch uses it too). */
+/**
+ * A LiveClient and LiveChain for this source's config (the runner's watch uses it too). With
+ * `discover_parents`, the chain first looks up which NQ weekly and end-of-month parents exist through the
+ * Historical API (`base_url`, free `symbology.resolve`) and subscribes to them as well.
+ */
 export function createLiveChain(config: ResolvedConfig, apiKey: string, query: ChainQuery, context: Pick<SourceContext, "log" | "now">, source = "databento"): LiveChain {
   const [host, port] = config.live_gateway ? splitHostPort(config.live_gateway) : [undefined, undefined];
   const client = new LiveClient({
@@ -22,9 +28,25 @@ export function createLiveChain(config: ResolvedConfig, apiKey: string, query: C
     log: context.log,
     source,
   });
+  const historical = new HistoricalClient({
+    source,
+    baseUrl: config.base_url,
+    apiKey,
+    timeoutMs: config.timeout_ms,
+    readTimeoutMs: config.read_timeout_ms,
+    maxRetries: config.max_retries,
+    maxRetryDelayMs: config.max_retry_delay_ms,
+    log: context.log,
+  });
   return new LiveChain({
     client,
     parents: query.parentSymbols,
+    ...(query.candidateParents.length > 0
+      ? {
+          discoverParents: (sessionOpen: Date, signal: AbortSignal) =>
+            resolveSeriesParents(historical, { dataset: query.dataset, candidates: query.candidateParents, day: sessionOpen }, context.log, signal),
+        }
+      : {}),
     schemas: query.schemas,
     underlyingPrices: query.underlyingPrices,
     now: context.now,
