@@ -28,7 +28,8 @@ import { type BackfillManifest, type ManifestJob, MANIFEST_FILE, newManifest, re
 import { resolveApiKey, type ResolvedConfig, SOURCE_NAME } from "./config.js";
 import { BatchClient, type BatchJob, type BatchJobRequest, describeRequest, expiredError, type WaitOptions } from "./historical/batch-client.js";
 import { downloadBatchFile } from "./historical/batch-download.js";
-import { HistoricalClient } from "./historical/client.js";
+import type { HistoricalClient } from "./historical/client.js";
+import { historicalClientFromConfig } from "./historical/from-config.js";
 
 /** Schemas a backfill can fetch (the ones the chain is built from). */
 export const BACKFILL_SCHEMAS = ["definition", "statistics", "trades", "mbp-1", "bbo-1s", "bbo-1m", "ohlcv-1d"] as const;
@@ -60,17 +61,8 @@ export async function runBackfill(config: ResolvedConfig, options: BackfillOptio
   }
   if (!Number.isFinite(options.maxCostUsd) || options.maxCostUsd < 0) throw new ConfigError(SOURCE_NAME, `the cost limit must be a non-negative number of USD, got ${options.maxCostUsd}`, { path: "--max-cost" });
   const apiKey = resolveApiKey(config);
-  const client = new HistoricalClient({
-    source: SOURCE_NAME,
-    baseUrl: config.base_url,
-    apiKey,
-    timeoutMs: config.timeout_ms,
-    readTimeoutMs: config.read_timeout_ms,
-    // Batch calls are not under the registry's retries: the client retries 429/5xx itself.
-    maxRetries: Math.max(config.max_retries, 3),
-    maxRetryDelayMs: config.max_retry_delay_ms,
-    log,
-  });
+  // Batch calls are not under the registry's retries: the client retries 429/5xx itself.
+  const client = historicalClientFromConfig(config, apiKey, log, { maxRetries: Math.max(config.max_retries, 3) });
   const batch = new BatchClient(client, SOURCE_NAME, log);
   const request: ManifestRequest = {
     dataset: config.dataset,

@@ -7,7 +7,7 @@
 import { type CheckItem, type CheckResult, ConfigError, isSourceError, silentLogger, type SourceError } from "@nq/core";
 import { configSchema, type DatabentoConfig, type ResolvedConfig, resolveApiKey, SOURCE_NAME } from "./config.js";
 import { listDbnFiles } from "./extract-files.js";
-import { HistoricalClient } from "./historical/client.js";
+import { historicalClientFromConfig } from "./historical/from-config.js";
 
 export interface DatabentoCheckOptions {
   signal?: AbortSignal;
@@ -59,16 +59,7 @@ export async function checkDatabento(input: DatabentoConfig | ResolvedConfig, op
 
   const timeoutMs = options.timeoutMs ?? Math.min(config.timeout_ms, 15_000);
   const base = config.base_url.replace(/\/+$/, "");
-  const client = new HistoricalClient({
-    source: SOURCE_NAME,
-    baseUrl: base,
-    apiKey,
-    timeoutMs,
-    readTimeoutMs: timeoutMs,
-    maxRetries: 0,
-    maxRetryDelayMs: 0,
-    log: silentLogger,
-  });
+  const client = historicalClientFromConfig(config, apiKey, silentLogger, { baseUrl: base, timeoutMs, readTimeoutMs: timeoutMs, maxRetries: 0, maxRetryDelayMs: 0 });
 
   // list_datasets: the key is accepted, and which datasets it sees.
   let datasets: string[];

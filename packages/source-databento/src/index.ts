@@ -15,7 +15,7 @@ import { cacheIdentity, configSchema, type ResolvedConfig, resolveApiKey, SOURCE
 import { CostGuard } from "./cost-guard.js";
 import { extractFromFiles, listDbnFiles } from "./extract-files.js";
 import { type ExtractedChain, extractFromHistorical, type PurchaseMemo } from "./extract-historical.js";
-import { HistoricalClient } from "./historical/client.js";
+import { historicalClientFromConfig } from "./historical/from-config.js";
 import { type ChainQuery, toChainQuery } from "./query.js";
 import { referenceDateNotes, toSourceRows } from "./rows.js";
 import { loadLive } from "./live/load.js";
@@ -73,16 +73,7 @@ async function loadHistorical(
   purchased: PurchaseMemo,
   signal: AbortSignal,
 ): Promise<ExtractedChain> {
-  const client = new HistoricalClient({
-    source: SOURCE_NAME,
-    baseUrl: config.base_url,
-    apiKey,
-    timeoutMs: config.timeout_ms,
-    readTimeoutMs: config.read_timeout_ms,
-    maxRetries: config.max_retries,
-    maxRetryDelayMs: config.max_retry_delay_ms,
-    log: context.log,
-  });
+  const client = historicalClientFromConfig(config, apiKey, context.log);
   const guard = new CostGuard(config, client, context.spend, context.log, SOURCE_NAME);
   try {
     return await extractFromHistorical(

@@ -8,7 +8,7 @@ import type { ResolvedConfig } from "../config.js";
 import type { ChainQuery } from "../query.js";
 import { LiveChain } from "./chain.js";
 import { LiveClient } from "./client.js";
-import { HistoricalClient } from "../historical/client.js";
+import { historicalClientFromConfig } from "../historical/from-config.js";
 import { resolveSeriesParents } from "../series-parents.js";
 
 /**
@@ -28,16 +28,7 @@ export function createLiveChain(config: ResolvedConfig, apiKey: string, query: C
     log: context.log,
     source,
   });
-  const historical = new HistoricalClient({
-    source,
-    baseUrl: config.base_url,
-    apiKey,
-    timeoutMs: config.timeout_ms,
-    readTimeoutMs: config.read_timeout_ms,
-    maxRetries: config.max_retries,
-    maxRetryDelayMs: config.max_retry_delay_ms,
-    log: context.log,
-  });
+  const historical = historicalClientFromConfig(config, apiKey, context.log, { source });
   return new LiveChain({
     client,
     parents: query.parentSymbols,

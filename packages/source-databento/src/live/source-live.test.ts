@@ -100,7 +100,7 @@ describe('mode: "live" (one-shot)', () => {
       expect([...optionParents]).toEqual(["NQ.OPT"]);
       expect(result.rows.length).toBeGreaterThan(0);
       expect(result.complete).toBe(false);
-      expect(result.incompleteReasons[0]).toMatch(/^the NQ weekly and end-of-month options are missing: their product codes could not be looked up \(.+\); only NQ\.OPT was subscribed$/);
+      expect(result.incompleteReasons?.[0]).toMatch(/^the NQ weekly and end-of-month options are missing: their product codes could not be looked up \(.+\); only NQ\.OPT was subscribed$/);
     });
   });
 
