@@ -19,6 +19,7 @@ export interface SourceCapabilities {
   volume: boolean;
   greeks: boolean;
   impliedVolatility: boolean;
+  /** The source can keep a chain current from a push feed (Databento's Live gateway: `watch --live`), not only answer one load. */
   streaming: boolean;
   needsCredentials: boolean;
   costsMoney: boolean;

@@ -32,7 +32,7 @@ export const databento = defineSource({
     volume: true,
     greeks: false,
     impliedVolatility: false,
-    streaming: false,
+    streaming: true,
     needsCredentials: true,
     costsMoney: true,
     delayed: false,
