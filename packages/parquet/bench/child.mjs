@@ -6,7 +6,7 @@
 import { createWriteStream, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { convertDbnToParquet, openParquetSession } from "../dist/index.js";
-import { CsvEncoder, openDbn, TsSymbolMap, visitDbn } from "@nq/dbn";
+import { CsvEncoder, DEFAULT_ZSTD_BACKEND, openDbn, TsSymbolMap, visitDbn } from "@nq/dbn";
 
 const [job, input, outDir] = process.argv.slice(2);
 const SESSION_FILES = 5;
@@ -64,4 +64,4 @@ const ms = performance.now() - (timedFrom?.started ?? started);
 const cpu = process.cpuUsage(timedFrom?.cpu ?? cpuStart);
 const cpuMs = (cpu.user + cpu.system) / 1000;
 const rss = Number(/VmHWM:\s+(\d+)/.exec(readFileSync("/proc/self/status", "utf8"))[1]) * 1024;
-process.stdout.write(JSON.stringify({ job, ms, cpuMs, rss, bytesOut, rows, timedInputs }));
+process.stdout.write(JSON.stringify({ job, ms, cpuMs, rss, bytesOut, rows, timedInputs, zstdBackend: DEFAULT_ZSTD_BACKEND.name }));
