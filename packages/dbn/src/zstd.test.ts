@@ -25,6 +25,7 @@ import {
   type ZstdBackend,
 } from "./index.js";
 import { HAVE_FIXTURES, listFixtures, readFixture, SKIP_REASON } from "./fixtures.test-support.js";
+import { Xxh64 } from "./xxh64.js";
 
 // A Transform-based backend built on fzstd exercises the same streaming plumbing node:zlib's
 // zstd uses on Node ≥ 22.15, which this Node 20 toolchain cannot run.
@@ -429,6 +430,29 @@ describe("content checksums", () => {
     for (let at = 0; at < bytes.length; at += size) out.push(...decoder.push(bytes.subarray(at, at + size), at + size >= bytes.length));
     return Buffer.concat(out);
   };
+
+  // A frame built by hand (RFC 8878): single segment, one raw block, the checksum from our own XXH64.
+  // libzstd (the native backend) checks that checksum itself, so it also vouches for the hash.
+  const rawFrame = (content: Uint8Array) => {
+    const header = [0x28, 0xb5, 0x2f, 0xfd, 0x24, content.length];
+    const block = 1 | (content.length << 3);
+    const hash = new Xxh64();
+    hash.update(content);
+    const sum = hash.digest()[1];
+    return Uint8Array.from([...header, block & 0xff, (block >> 8) & 0xff, block >> 16, ...content, sum & 0xff, (sum >>> 8) & 0xff, (sum >>> 16) & 0xff, sum >>> 24]);
+  };
+
+  it("a hand-built frame with a raw block: decoded when its checksum matches, refused when a content byte is changed, by every backend", () => {
+    const content = Uint8Array.from({ length: 200 }, (_, i) => (i * 37) & 0xff);
+    const frame = rawFrame(content);
+    const bad = frame.slice();
+    bad[9 + 100]! ^= 0x01; // a byte of the raw block's content
+    for (const backend of BACKENDS) {
+      expect(Buffer.from(zstdDecompress(frame, backend)).equals(Buffer.from(content)), backend.name).toBe(true);
+      expect(() => zstdDecompress(bad, backend), backend.name).toThrow(DbnDecodeError);
+      expect(() => zstdDecompress(bad, backend), backend.name).toThrow(/checksum/);
+    }
+  });
 
   it.skipIf(!existsSync(ZSTD_CLI))(`a damaged frame that still decodes is refused by its checksum, by every backend, whatever the chunking (needs ${ZSTD_CLI})`, () => {
     const zst = compress(["--check"]);
