@@ -54,6 +54,29 @@ function expectedRows(chain: LiveChain, asOfNs: bigint): SourceRow[] {
 const key = (rows: SourceRow[]) => new Map(rows.map((r) => [String((r as { rawSymbol?: string }).rawSymbol ?? r.symbol), r]));
 
 describe("LiveChain", () => {
+  it("closed while its series parents are being looked up: start rejects and no connection is opened", async () => {
+    gateway = await startLocalLiveGateway({ speed: 600 });
+    const gw = gateway;
+    const client = new LiveClient({ apiKey: LOCAL_LIVE_API_KEY, host: gw.host, port: gw.port, heartbeatIntervalS: 1 });
+    let lookupSignal: AbortSignal | null = null;
+    const chain = new LiveChain({
+      client,
+      now: () => new Date(Number(gw.simNowNs() / 1_000_000n)),
+      discoverParents: (_open, signal) =>
+        new Promise<string[]>((_resolve, reject) => {
+          lookupSignal = signal;
+          signal.addEventListener("abort", () => reject(new Error("aborted")), { once: true });
+        }),
+    });
+    const started = chain.start();
+    await new Promise((r) => setTimeout(r, 50));
+    await chain.close();
+    await expect(started).rejects.toThrow(/closed before it connected/);
+    expect(lookupSignal!.aborted).toBe(true);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(gw.connections).toHaveLength(0);
+  });
+
   it("replays from the session's open, then goes live: no gap, no double count", async () => {
     const { chain, client, afterReplay, replayRecords } = await liveChain();
     expect(chain.recordsApplied).toBeGreaterThan(replayRecords); // live records arrived after the replay

@@ -130,6 +130,8 @@ export class LiveChain {
       } catch (error) {
         this.discoveryFailure = `the NQ weekly and end-of-month options are missing: their product codes could not be looked up (${error instanceof Error ? error.message : String(error)}); only ${this.parents.join(", ")} was subscribed`;
       }
+      // Closed while the lookup ran: no connection is opened.
+      if (this.closing.signal.aborted) throw new Error("the Live chain was closed before it connected");
     }
     const subs = this.subscriptions(now);
     for (const sub of subs) this.client.subscribe(sub);
