@@ -22,6 +22,8 @@ describe("cost guard", () => {
     expect(costError.estimatedUsd).toBeGreaterThan(0.000_000_1);
     expect(costError.message).toContain('cost_limits["trades"]');
     expect(costError.message).toMatch(/^.*nothing was bought/);
+    // The advice is what lowers the bound, not a narrower request (it prices whole parents).
+    expect(costError.message).toMatch(/Fewer expirations or a strike window do not lower this bound.*fewer parents do \(parent_symbols; discover_parents: false/);
     // Each planned request is listed with its price.
     expect(costError.message).toMatch(/- definition: option definitions — \$\d/);
     expect(costError.message).toMatch(/- trades: the session's trades \(options\) — \$\d/);

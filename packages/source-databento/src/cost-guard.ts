@@ -62,7 +62,8 @@ export class CostGuard {
       const limitUsd = runLimit ?? Math.min(...[...bySchema.keys()].map((schema) => costLimitFor(this.config, schema)));
       throw new CostLimitError(
         this.source,
-        `nothing was bought: ${problems.join("; ")}. The plan, priced with metadata.get_cost (market data priced for the whole parents, an upper bound until the definitions narrow it):\n${listing}\nRaise the limit, or narrow the request (fewer expirations, a strike window)`,
+        `nothing was bought: ${problems.join("; ")}. The plan, priced with metadata.get_cost (market data priced for the whole parents, an upper bound until the definitions narrow it):\n${listing}\nRaise the limit. Fewer expirations or a strike window do not lower this bound, which prices every option of the parents; ` +
+          `fewer parents do (parent_symbols; discover_parents: false keeps NQ.OPT's quarterly and serial options only), as do a cheaper quote schema (bbo-1m), fewer schemas or underlying_prices: false`,
         { estimatedUsd: total, limitUsd, details: { plan: priced.map((r) => ({ schema: r.query.schema, purpose: r.purpose, usd: r.usd })) } },
       );
     }
