@@ -28,16 +28,17 @@ export function createLiveChain(config: ResolvedConfig, apiKey: string, query: C
     log: context.log,
     source,
   });
-  const historical = historicalClientFromConfig(config, apiKey, context.log, { source });
   return new LiveChain({
     client,
     parents: query.parentSymbols,
-    ...(query.candidateParents.length > 0
-      ? {
-          discoverParents: (sessionOpen: Date, signal: AbortSignal) =>
-            resolveSeriesParents(historical, { dataset: query.dataset, candidates: query.candidateParents, day: sessionOpen }, context.log, signal),
-        }
-      : {}),
+    // No candidates (discover_parents off): resolveSeriesParents asks nothing.
+    discoverParents: (sessionOpen, signal) =>
+      resolveSeriesParents(
+        historicalClientFromConfig(config, apiKey, context.log, { source }),
+        { dataset: query.dataset, candidates: query.candidateParents, day: sessionOpen },
+        context.log,
+        signal,
+      ),
     schemas: query.schemas,
     underlyingPrices: query.underlyingPrices,
     now: context.now,
